@@ -1,0 +1,148 @@
+"""Files in and out: atomic writes, JSONL with line numbers, content hashes, snapshot names.
+
+Every output of the toolkit goes through :func:`atomic_write`, so an interrupted command never
+leaves a half-written file behind: the data goes to a temporary file in the same folder, which
+is renamed over the target only once it is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from annotate.errors import InputError
+
+__all__ = [
+    "atomic_write",
+    "read_text",
+    "read_jsonl",
+    "write_jsonl",
+    "dumps",
+    "sha256_hex",
+    "file_hash",
+    "utc_stamp",
+]
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; rename it to ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    binary = "b" in mode
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else "\n") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def dumps(record: Any) -> str:
+    """One JSON line: UTF-8 kept readable, key order as given, no trailing spaces."""
+    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+
+
+def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
+    """Write records atomically as JSON lines; return how many were written."""
+    n = 0
+    with atomic_write(path) as fh:
+        for record in records:
+            fh.write(dumps(record) + "\n")
+            n += 1
+    return n
+
+
+def read_text(path: str | Path) -> str:
+    """Read a UTF-8 text file, or raise an :class:`InputError` naming the line of a bad byte."""
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise InputError(
+            f"not valid UTF-8 (byte 0x{data[err.start]:02x} at offset {err.start})",
+            path=path,
+            line=line,
+            hint="re-save the file as UTF-8",
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def read_jsonl(path: str | Path, *, allow_empty: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, record)`` for each non-blank line of a JSONL file, streaming.
+
+    Raises :class:`InputError` for invalid UTF-8, invalid JSON, a line that is not a JSON object,
+    or (unless ``allow_empty``) a file with no records.
+    """
+    path = Path(path)
+    n = 0
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise InputError(
+                    f"not valid UTF-8 (byte 0x{raw[err.start]:02x})",
+                    path=path,
+                    line=lineno,
+                    hint="re-save the file as UTF-8",
+                ) from None
+            if lineno == 1:
+                line = line.removeprefix("\ufeff")
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputError(
+                    f"not valid JSON ({err.msg} at column {err.colno})",
+                    path=path,
+                    line=lineno,
+                    hint="each line must be one JSON object; fix or remove that line",
+                ) from None
+            if not isinstance(record, dict):
+                raise InputError(
+                    f"expected a JSON object, got {type(record).__name__}",
+                    path=path,
+                    line=lineno,
+                    hint="each line must be one JSON object",
+                )
+            n += 1
+            yield lineno, record
+    if n == 0 and not allow_empty:
+        raise InputError("file is empty (no JSON lines)", path=path, hint="give a file with at least one record")
+
+
+def sha256_hex(data: bytes | str, length: int = 16) -> str:
+    """Short, stable content hash used for ids and provenance."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()[:length]
+
+
+def file_hash(path: str | Path, length: int = 16) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:length]
+
+
+def utc_stamp(now: dt.datetime | None = None) -> str:
+    """A sortable, filename-safe UTC timestamp, e.g. ``20261125T120544.123456Z``."""
+    now = now or dt.datetime.now(dt.UTC)
+    return now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")

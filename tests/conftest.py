@@ -1,0 +1,77 @@
+"""Shared fixtures. The real Label Studio server fixture lives in tests/studio_server.py."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SAMPLE = ROOT / "corpora" / "sample" / "mexico-news-daily-2025-12-17-mananera.txt"
+DEFAULT_SCHEMA = ROOT / "schemas" / "claims_stance.xml"
+
+
+@pytest.fixture
+def sample_path() -> Path:
+    return SAMPLE
+
+
+@pytest.fixture
+def schema_path() -> Path:
+    return DEFAULT_SCHEMA
+
+
+@pytest.fixture
+def cli():
+    """Run the CLI in-process; returns (exit_code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from annotate.cli import app
+
+    runner = CliRunner()
+
+    def run(*args: str):
+        result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
+
+
+# --- loud reporting of the slow layers ---------------------------------------------------
+
+_LAYERS = ("integration", "browser")
+_layer_counts: dict[str, dict[str, int]] = {m: {"passed": 0, "failed": 0, "skipped": 0} for m in _LAYERS}
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        for marker in _LAYERS:
+            if marker in report.keywords:
+                _layer_counts[marker][report.outcome] += 1
+
+
+def _missing_layers() -> list[str]:
+    return [m for m, c in _layer_counts.items() if c["skipped"] or c["passed"] + c["failed"] == 0]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    terminalreporter.section("layers")
+    for marker, c in _layer_counts.items():
+        counts = f"{c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped"
+        terminalreporter.write_line(f"{marker} layer: {counts}")
+    missing = _missing_layers()
+    if missing:
+        terminalreporter.write_line(
+            f"!!! NOT EXECUTED IN FULL: {', '.join(missing)} layer(s). The real Label Studio / browser "
+            "tests did not all run." + (" CI fails for this." if os.environ.get("ANNOTATE_REQUIRE_ALL_LAYERS") else ""),
+            red=True,
+            bold=True,
+        )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    required = os.environ.get("ANNOTATE_REQUIRE_ALL_LAYERS") and not session.config.option.collectonly
+    if required and exitstatus == 0 and _missing_layers():
+        session.exitstatus = 1
