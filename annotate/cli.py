@@ -54,11 +54,13 @@ def _echo(message: str) -> None:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files (.txt, .jsonl, .html) or folders of them.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Sentences JSONL to write.")] = Path("sentences.jsonl"),
+    jobs: Annotated[int, typer.Option("-j", "--jobs", help="Local processes (-1: all cores).")] = 1,
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://HOST:PORT).")] = None,
 ) -> None:
     """Split documents into sentences with offsets, stable ids, context and hints."""
     from annotate.segment import ingest as run
 
-    summary = run(paths, output, progress=_is_tty())
+    summary = run(paths, output, progress=_is_tty(), n_jobs=jobs, dask=dask)
     _echo(f"ingested {summary}")
 
 
@@ -88,6 +90,166 @@ def schema_check(
 
     schema = Schema.from_file(path)
     _echo(schema.describe())
+
+
+# --- Label Studio: local server, push, pull ------------------------------------------------
+
+studio_app = _app("Start, stop and check the local Label Studio server.")
+app.add_typer(studio_app, name="studio")
+
+_DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Local server data dir [default: .annotate/labelstudio].")
+]
+_Url = Annotated[str | None, typer.Option("--url", help="Label Studio URL [env LABEL_STUDIO_URL; else local].")]
+_Token = Annotated[
+    str | None, typer.Option("--token", help="API token [env LABEL_STUDIO_API_KEY; else local token file].")
+]
+
+
+@studio_app.command("start")
+def studio_start(
+    data_dir: _DataDir = None,
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 [default: previous, 8080, or free].")] = None,
+) -> None:
+    """Start the local server (sqlite, 127.0.0.1), or reuse the running one; print URL and login."""
+    from annotate.studio import server
+
+    for line in server.start(data_dir, port=port).lines():
+        _echo(line)
+
+
+@studio_app.command("stop")
+def studio_stop(data_dir: _DataDir = None) -> None:
+    """Stop the local server started from the data dir."""
+    from annotate.studio import server
+
+    _echo("stopped Label Studio" if server.stop(data_dir) else "no local Label Studio was running")
+
+
+@studio_app.command("status")
+def studio_status(data_dir: _DataDir = None) -> None:
+    """Say whether the local server runs, and where."""
+    from annotate.studio import server
+
+    info = server.status(data_dir)
+    for line in info.lines() if info else ["no local Label Studio has been started (run `annotate studio start`)"]:
+        _echo(line)
+
+
+@app.command()
+def push(
+    sentences: Annotated[Path, typer.Argument(help="Sentences JSONL written by `annotate ingest`.")],
+    schema: Annotated[Path | None, typer.Option(help="Label Studio XML config [default: claims_stance.xml].")] = None,
+    targets: Annotated[Path | None, typer.Option(help="Targets TOML [default: beside the schema].")] = None,
+    project: Annotated[str | None, typer.Option(help="Project title [default: the schema's file name].")] = None,
+    predictions: Annotated[Path | None, typer.Option(help="Predictions JSONL to attach as pre-annotations.")] = None,
+    url: _Url = None,
+    token: _Token = None,
+    data_dir: _DataDir = None,
+) -> None:
+    """Import sentences as tasks (once: a re-push adds only what is new), with schema and predictions."""
+    from annotate.schema import Schema, default_schema_path
+    from annotate.studio.client import connect
+    from annotate.studio.push import push as run
+
+    parsed = Schema.from_file(schema or default_schema_path(), targets=targets)
+    _echo(str(run(connect(url, token, data_dir=data_dir), sentences, parsed, project=project, predictions=predictions)))
+
+
+@app.command()
+def pull(
+    project: Annotated[str, typer.Option(help="Project title.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for snapshots.")] = Path("annotations"),
+    schema: Annotated[Path | None, typer.Option(help="Read results with this config [default: the project's].")] = None,
+    url: _Url = None,
+    token: _Token = None,
+    data_dir: _DataDir = None,
+) -> None:
+    """Export every annotation (skips, drafts, ground truth) to an immutable snapshot + flat table."""
+    from annotate.schema import Schema
+    from annotate.studio.client import connect
+    from annotate.studio.pull import pull as run
+
+    parsed = Schema.from_file(schema) if schema else None
+    _echo(str(run(connect(url, token, data_dir=data_dir), project, output, schema=parsed)))
+
+
+# --- agreement, gold labels, reports ---------------------------------------------------
+
+report_app = _app("Reports on pulled annotations, as self-contained HTML files.")
+app.add_typer(report_app, name="report")
+
+_AnnotationsArg = Annotated[Path, typer.Argument(help="Pulled annotations (the folder or file `annotate pull` wrote).")]
+_SchemaOpt = Annotated[
+    Path | None, typer.Option("--schema", help="The Label Studio config the annotations were made with.")
+]
+
+
+def _annotations_and_schema(path: Path, schema: Path | None) -> tuple[Any, Any]:
+    from annotate.annotations import load_annotations
+    from annotate.schema import Schema, default_schema_path
+
+    return load_annotations(path), Schema.from_file(schema or default_schema_path())
+
+
+@app.command()
+def agree(
+    path: _AnnotationsArg,
+    field: Annotated[str | None, typer.Option("--field", help="Only this field (default: all).")] = None,
+    schema: _SchemaOpt = None,
+) -> None:
+    """Agreement per field and annotator pair: observed, Cohen, Fleiss, Krippendorff alpha (95% CI), span F1."""
+    from annotate.agreement import agreement, format_agreement
+
+    df, sch = _annotations_and_schema(path, schema)
+    _echo(format_agreement(agreement(df, sch, field=field)))
+
+
+@app.command("resolve")
+def resolve_command(
+    path: _AnnotationsArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Gold labels JSONL to write.")] = Path("gold.jsonl"),
+    method: Annotated[str, typer.Option("--method", help="majority or dawid-skene.")] = "majority",
+    on_tie: Annotated[str, typer.Option("--on-tie", help="conflict (list ties for review) or error.")] = "conflict",
+    review: Annotated[
+        Path | None, typer.Option("--review", help="Reviewer answers (`annotate review pull`); they win.")
+    ] = None,
+    conflicts: Annotated[
+        Path | None, typer.Option("--conflicts", help="Conflicts JSONL (default: <output>.conflicts.jsonl).")
+    ] = None,
+    schema: _SchemaOpt = None,
+) -> None:
+    """Gold labels per item and field; ties and hidden answers go to a conflicts file for review."""
+    from annotate.resolve import resolve, write_gold
+
+    df, sch = _annotations_and_schema(path, schema)
+    rv = _annotations_and_schema(review, schema)[0] if review is not None else None
+    res = resolve(df, sch, method=method, on_tie=on_tie, review=rv)  # type: ignore[arg-type]
+    conflicts = conflicts or output.with_name(output.stem + ".conflicts.jsonl")
+    n, k = write_gold(res, output, conflicts)
+    by = ", ".join(f"{m}: {c}" for m, c in res.gold["method"].value_counts().items())
+    why = ", ".join(f"{r}: {c}" for r, c in res.conflicts["reason"].value_counts().items())
+    _echo(f"wrote {n} gold labels to {output}" + (f" ({by})" if by else ""))
+    _echo(f"wrote {k} conflicts to {conflicts}" + (f" ({why})" if why else ""))
+
+
+@report_app.command("agreement")
+def report_agreement(
+    path: _AnnotationsArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write.")] = Path("report.html"),
+    sentences: Annotated[
+        Path | None, typer.Option("--sentences", help="sentences.jsonl, to show the text of disputed items.")
+    ] = None,
+    schema: _SchemaOpt = None,
+) -> None:
+    """Self-contained HTML agreement report: tables, kappa heat map, confusion matrix, disputed items."""
+    from annotate.io import read_jsonl
+    from annotate.report import agreement_report, write_report
+
+    df, sch = _annotations_and_schema(path, schema)
+    texts = {r["sentence_id"]: r.get("text") for _, r in read_jsonl(sentences)} if sentences else None
+    write_report(agreement_report(df, sch, texts=texts), output)
+    _echo(f"wrote {output}")
 
 
 def _is_tty() -> bool:

@@ -4,7 +4,7 @@
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ANNOTATE_EXTRAS="serve,test" bash scripts/install.sh
+ANNOTATE_EXTRAS="serve,dask,test" bash scripts/install.sh
 
 if ! command -v chromium >/dev/null 2>&1; then
   SUDO=""

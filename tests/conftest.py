@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.studio_server import studio  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SAMPLE = ROOT / "corpora" / "sample" / "mexico-news-daily-2025-12-17-mananera.txt"
@@ -42,7 +44,15 @@ def cli():
 # --- loud reporting of the slow layers ---------------------------------------------------
 
 _LAYERS = ("integration", "browser")
-_layer_counts: dict[str, dict[str, int]] = {m: {"passed": 0, "failed": 0, "skipped": 0} for m in _LAYERS}
+_OUTCOMES = ("collected", "passed", "failed", "skipped")
+_layer_counts: dict[str, dict[str, int]] = {m: dict.fromkeys(_OUTCOMES, 0) for m in _LAYERS}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    for item in items:
+        for marker in _LAYERS:
+            if item.get_closest_marker(marker):
+                _layer_counts[marker]["collected"] += 1
 
 
 def pytest_runtest_logreport(report):
@@ -53,14 +63,17 @@ def pytest_runtest_logreport(report):
 
 
 def _missing_layers() -> list[str]:
-    return [m for m, c in _layer_counts.items() if c["skipped"] or c["passed"] + c["failed"] == 0]
+    """Layers whose tests were skipped, or which have tests of which none ran."""
+    return [m for m, c in _layer_counts.items() if c["skipped"] or (c["collected"] and not c["passed"] + c["failed"])]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.section("layers")
     for marker, c in _layer_counts.items():
-        counts = f"{c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped"
+        counts = f"{c['collected']} selected, {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped"
         terminalreporter.write_line(f"{marker} layer: {counts}")
+        if not c["collected"]:
+            terminalreporter.write_line(f"!!! the {marker} layer was not selected: it did not run", red=True, bold=True)
     missing = _missing_layers()
     if missing:
         terminalreporter.write_line(

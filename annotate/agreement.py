@@ -1,0 +1,657 @@
+"""Inter-annotator agreement on the flat annotations table, per schema field and annotator pair.
+
+Input is the tidy table that ``annotate pull`` produces (:func:`annotate.annotations.load_annotations`):
+one row per task x annotation x field result, with at least the columns ``item``, ``sentence_id``,
+``annotator``, ``field`` and ``value`` (see :data:`REQUIRED_COLUMNS`; the optional ones in
+:data:`OPTIONAL_COLUMNS` get their defaults when absent, so a notebook can pass a small frame).
+
+Rows that are no vote (``was_cancelled``, ``is_draft``, a non-empty ``issue``, a ``field`` of
+None) are left out of every statistic but counted: :func:`annotator_stats` reports the skip rate.
+A field with a ``visibleWhen`` condition (stance) counts only where the same annotation's answer
+to the condition field allows it. The same annotator may answer a per-sentence field in several
+tasks (one per stance target); their latest answer per item (by ``updated_at``) is the vote.
+
+Everything that cannot be computed (one annotator, no shared items, a single label in use) is
+reported as a missing ``value`` with a ``note`` saying why, never as a number.
+
+Implementations used: Krippendorff's alpha from ``krippendorff`` (Castro 2017), Cohen's kappa from
+scikit-learn, Fleiss' kappa from statsmodels. Observed agreement and span F1 are a few lines each
+and tested against published worked examples (Fleiss 1971; Hripcsak & Rothschild 2005).
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from annotate.errors import InputError, SchemaError
+from annotate.schema import Field, Schema
+
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "AGREEMENT_COLUMNS",
+    "prepare",
+    "votes",
+    "span_votes",
+    "agreement",
+    "annotator_stats",
+    "pairwise_matrix",
+    "coincidences",
+    "disagreements",
+    "observed_agreement",
+    "span_f1",
+    "format_agreement",
+    "simulate_annotations",
+]
+
+REQUIRED_COLUMNS = ("item", "sentence_id", "annotator", "field", "value")
+OPTIONAL_COLUMNS: dict[str, Any] = {
+    "target": None,
+    "annotation_id": None,  # default: one annotation per row
+    "type": None,
+    "start": None,
+    "end": None,
+    "span_text": None,
+    "lead_time": np.nan,
+    "created_at": None,
+    "updated_at": None,
+    "was_cancelled": False,
+    "ground_truth": False,
+    "is_draft": False,
+    "issue": None,
+}
+AGREEMENT_COLUMNS = [
+    "field",
+    "metric",
+    "annotator_a",
+    "annotator_b",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n_items",
+    "n_annotators",
+    "note",
+]
+
+
+# --- input ------------------------------------------------------------------------------
+
+
+def prepare(df: pd.DataFrame, schema: Schema | None = None, *, what: str = "annotations table") -> pd.DataFrame:
+    """Check the columns, fill in optional ones, and (given a schema) check the table belongs to it.
+
+    Raises :class:`InputError` for an empty table or missing columns, and :class:`SchemaError`
+    when none of the table's fields is a field of ``schema`` (a table from another schema).
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"expected a pandas DataFrame as the {what}, got {type(df).__name__}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing and len(df):
+        raise InputError(
+            f"the {what} lacks the column(s) {', '.join(missing)}",
+            hint=f"give the table `annotate pull` writes (columns {', '.join(REQUIRED_COLUMNS)}, ...)",
+        )
+    if len(df) == 0:
+        raise InputError(
+            f"the {what} is empty: no annotations, so no agreement or gold label can be computed",
+            hint="pull annotations first (annotate pull) or check the path",
+        )
+    out = df.copy()
+    for col, default in OPTIONAL_COLUMNS.items():
+        if col not in out.columns:
+            out[col] = [default] * len(out) if col != "annotation_id" else [f"row-{i}" for i in range(len(out))]
+    for col in ("was_cancelled", "ground_truth", "is_draft"):
+        out[col] = out[col].fillna(False).astype(bool)
+    out["_when"] = pd.to_datetime(out["updated_at"].fillna(out["created_at"]), utc=True, errors="coerce", format="mixed")
+    if schema is not None:
+        present = sorted({str(f) for f in out["field"] if _present(f)})
+        known = [f for f in present if f in schema.fields]
+        if present and not known:
+            raise SchemaError(
+                f"the {what} is from another schema: its fields ({', '.join(present)}) are not fields of "
+                f"{schema.path} ({', '.join(schema.fields)}); nothing can be computed",
+                hint="give the schema the annotations were made with (--schema)",
+            )
+    return out
+
+
+def _present(x: Any) -> bool:
+    if isinstance(x, list | tuple | np.ndarray):
+        return len(x) > 0
+    return x is not None and not pd.isna(x)
+
+
+def _is_vote(df: pd.DataFrame) -> pd.Series:
+    """Rows that count: an answered field, not cancelled, not a draft, no issue flagged by pull."""
+    return df["field"].map(_present) & ~df["was_cancelled"] & ~df["is_draft"] & ~df["issue"].map(_present)
+
+
+def _label(value: Any, f: Field) -> str | None:
+    """The canonical label of an answer: a choice value, or choices joined by '|' (multiple)."""
+    if isinstance(value, list | tuple | np.ndarray):
+        vals = [str(v) for v in value]
+        if not vals or any(f.choices and f.to_value(v) is None for v in vals):
+            return None
+        return "|".join(sorted(f.to_value(v) or v for v in vals))
+    if not _present(value):
+        return None
+    value = str(value)
+    if f.choices:
+        return f.to_value(value)
+    return value
+
+
+def _categorical(schema: Schema, field: str | None) -> list[Field]:
+    if field is None:
+        return schema.categorical_fields
+    f = schema.field(field)
+    if not (f.categorical or f.type == "labels"):
+        raise SchemaError(
+            f"field '{field}' is a {f.type} field; agreement is computed for categorical and span fields",
+            path=schema.path,
+            hint="use one of: "
+            + ", ".join(x.name for x in [*schema.categorical_fields, *schema.span_fields]),
+        )
+    return [f] if f.categorical else []
+
+
+def votes(df: pd.DataFrame, schema: Schema, field: str, *, prepared: bool = False) -> pd.DataFrame:
+    """One vote per (item, annotator) for a categorical field: their latest valid answer.
+
+    Returns columns ``item, sentence_id, target, annotator, label, annotation_id, ground_truth,
+    when``; ``df.attrs`` of the result counts what was left out: ``hidden`` (the condition field
+    of the same annotation hides this field), ``unknown`` (a value that is not a choice),
+    ``superseded`` (an older answer by the same annotator to the same item).
+    """
+    f = schema.field(field)
+    d = df if prepared else prepare(df, schema)
+    ok = d[_is_vote(d)]
+    rows = ok[ok["field"] == f.name].copy()
+    hidden = 0
+    if f.condition is not None and len(rows):
+        cond = f.condition
+        answers: dict[Any, list[str]] = {}
+        for aid, val in ok.loc[ok["field"] == cond.tag, ["annotation_id", "value"]].itertuples(index=False):
+            answers.setdefault(aid, []).extend(
+                [str(v) for v in val] if isinstance(val, list | tuple | np.ndarray) else [str(val)]
+            )
+        allowed = rows["annotation_id"].map(lambda a: cond.allows(answers.get(a)))
+        hidden = int((~allowed).sum())
+        rows = rows[allowed]
+    rows["label"] = [_label(v, f) for v in rows["value"]]
+    unknown = int(rows["label"].isna().sum())
+    rows = rows[rows["label"].notna()]
+    n_before = len(rows)
+    rows = rows.sort_values("_when", kind="stable", na_position="first").drop_duplicates(
+        ["item", "annotator"], keep="last"
+    )
+    out = rows[["item", "sentence_id", "target", "annotator", "label", "annotation_id", "ground_truth", "_when"]]
+    out = out.rename(columns={"_when": "when"}).sort_values(["item", "annotator"]).reset_index(drop=True)
+    out.attrs = {"hidden": hidden, "unknown": unknown, "superseded": n_before - len(rows)}
+    return out
+
+
+def span_votes(df: pd.DataFrame, schema: Schema, field: str, *, prepared: bool = False) -> pd.DataFrame:
+    """Spans per (sentence, annotator) from that annotator's latest annotation of the sentence.
+
+    An annotation that submitted the sentence without any span of this field is a vote for "no
+    spans" (a row with ``spans`` = empty set). Returns ``sentence_id, annotator, spans`` where
+    ``spans`` is a frozenset of ``(start, end, label)``.
+    """
+    f = schema.field(field)
+    d = df if prepared else prepare(df, schema)
+    ok = d[_is_vote(d)]
+    latest = (
+        ok.sort_values("_when", kind="stable", na_position="first")
+        .drop_duplicates(["sentence_id", "annotator"], keep="last")[["sentence_id", "annotator", "annotation_id"]]
+    )
+    spans: dict[Any, set[tuple[int, int, str]]] = {}
+    for aid, s, e, v in ok.loc[ok["field"] == f.name, ["annotation_id", "start", "end", "value"]].itertuples(
+        index=False
+    ):
+        if _present(s) and _present(e):
+            label = "|".join(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else str(v)
+            spans.setdefault(aid, set()).add((int(s), int(e), label))
+    latest["spans"] = [frozenset(spans.get(a, ())) for a in latest["annotation_id"]]
+    return latest[["sentence_id", "annotator", "spans"]].sort_values(["sentence_id", "annotator"]).reset_index(
+        drop=True
+    )
+
+
+# --- metrics ----------------------------------------------------------------------------
+
+
+def observed_agreement(counts: np.ndarray) -> float:
+    """Mean over items of the share of agreeing annotator pairs.
+
+    ``counts`` is items x categories (how many annotators picked each category). For item i with
+    m_i >= 2 ratings, P_i = sum_k n_ik (n_ik - 1) / (m_i (m_i - 1)) (Fleiss 1971, eq. 2, "the extent
+    of agreement on subject i"); with equal m_i the mean is Fleiss' P-bar.
+    Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. Psychological
+    Bulletin 76(5), 378-382. https://doi.org/10.1037/h0031619
+    """
+    counts = np.asarray(counts, dtype=float)
+    m = counts.sum(axis=1)
+    keep = m >= 2
+    if not keep.any():
+        return float("nan")
+    c, m = counts[keep], m[keep]
+    return float(((c * (c - 1)).sum(axis=1) / (m * (m - 1))).mean())
+
+
+def span_f1(a: Iterable[tuple[int, int, str]], b: Iterable[tuple[int, int, str]], *, overlap: bool = False) -> tuple[
+    int, int, int
+]:
+    """Matches between two annotators' spans: ``(matched_a, matched_b, n_a + n_b)``.
+
+    F1 = (matched_a + matched_b) / (n_a + n_b), symmetric in a and b, the F-measure with either
+    annotator as the reference (Hripcsak & Rothschild 2005). ``overlap=False`` matches equal
+    ``(start, end, label)``; ``overlap=True`` matches a span to any span of the same label whose
+    character range overlaps it (half-open ranges).
+    Hripcsak, G., Rothschild, A. S. (2005). Agreement, the F-measure, and reliability in
+    information retrieval. JAMIA 12(3), 296-298. https://doi.org/10.1197/jamia.M1733
+    """
+    a, b = list(a), list(b)
+    if not overlap:
+        sa, sb = set(a), set(b)
+        return len(sa & sb), len(sa & sb), len(sa) + len(sb)
+
+    def hits(x: list[tuple[int, int, str]], y: list[tuple[int, int, str]]) -> int:
+        return sum(any(lx == ly and sx < ey and sy < ex for sy, ey, ly in y) for sx, ex, lx in x)
+
+    return hits(a, b), hits(b, a), len(a) + len(b)
+
+
+def _alpha(value_counts: np.ndarray, n_values: int) -> float:
+    import krippendorff
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return float(
+                krippendorff.alpha(
+                    value_counts=value_counts, value_domain=list(range(n_values)), level_of_measurement="nominal"
+                )
+            )
+        except ValueError:  # one value only in the data
+            return float("nan")
+
+
+def _alpha_bootstrap(counts: np.ndarray, *, n_boot: int, seed: int) -> np.ndarray:
+    """Nominal alpha of ``n_boot`` resamples of the items (rows of ``counts``), NaN-free.
+
+    Vectorised with the coincidence-matrix form (Krippendorff 2011, section C): for items with
+    m_u >= 2 values, n = sum m_u, agreeing coincidences sum_u sum_c n_uc (n_uc - 1) / (m_u - 1),
+    n_c = sum_u n_uc, and alpha = 1 - (n - 1) (n - o_agree) / (n^2 - sum_c n_c^2). A resample is a
+    vector of item multiplicities, so all resamples are two matrix products. The test suite checks
+    this form against ``krippendorff.alpha`` on the point estimate.
+    """
+    counts = np.asarray(counts, dtype=float)
+    m = counts.sum(axis=1)
+    agree = (counts * (counts - 1)).sum(axis=1) / (m - 1)
+    rng = np.random.default_rng(seed)
+    w = rng.multinomial(len(counts), np.full(len(counts), 1 / len(counts)), size=n_boot).astype(float)
+    n, o = w @ m, w @ agree
+    nc = w @ counts
+    with np.errstate(all="ignore"):
+        alpha = 1 - (n - 1) * (n - o) / (n**2 - (nc**2).sum(axis=1))
+    return alpha[np.isfinite(alpha)]
+
+
+def _kappa(a: list[str], b: list[str], labels: list[str]) -> float:
+    from sklearn.metrics import cohen_kappa_score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(cohen_kappa_score(a, b, labels=labels, replace_undefined_by=np.nan))
+
+
+def _row(field: str, metric: str, **kw: Any) -> dict[str, Any]:
+    row = dict.fromkeys(AGREEMENT_COLUMNS)
+    row.update(field=field, metric=metric, value=np.nan, ci_low=np.nan, ci_high=np.nan, n_items=0, n_annotators=0)
+    row.update(kw)
+    return row
+
+
+def _field_agreement(v: pd.DataFrame, f: Field, *, n_boot: int, seed: int, left_out: str) -> list[dict[str, Any]]:
+    name = f.name
+    annotators = sorted(v["annotator"].unique())
+    domain = sorted(set(f.values) | set(v["label"])) if f.values else sorted(set(v["label"]))
+    code = {lab: i for i, lab in enumerate(domain)}
+    per_item = v.groupby("item")["annotator"].nunique()
+    shared = per_item[per_item >= 2].index
+    n_ann = len(annotators)
+    metrics = ["observed_agreement", "krippendorff_alpha", "fleiss_kappa"]
+
+    why = None
+    if len(v) == 0:
+        why = f"no answers to '{name}'{left_out}; nothing to compute"
+    elif n_ann < 2:
+        why = (
+            f"only one annotator ({annotators[0]}) answered '{name}' ({len(per_item)} items); "
+            "agreement needs at least two annotators on the same item"
+        )
+    elif len(shared) == 0:
+        why = f"no item was answered by two or more annotators ({len(per_item)} items, {n_ann} annotators, no overlap)"
+    if why:
+        rows = [_row(name, m, n_annotators=n_ann, note=why) for m in metrics]
+        rows += [_row(name, "cohen_kappa", annotator_a=a, annotator_b=b, n_annotators=2, note=why)
+                 for a, b in itertools.combinations(annotators, 2)]
+        return rows
+
+    vs = v[v["item"].isin(shared)]
+    counts = (
+        pd.crosstab(vs["item"], vs["label"].map(code)).reindex(columns=range(len(domain)), fill_value=0).to_numpy()
+    )
+    n_items = len(counts)
+    n_ann_shared = vs["annotator"].nunique()
+    rows = [_row(name, "observed_agreement", value=observed_agreement(counts), n_items=n_items,
+                 n_annotators=n_ann_shared)]
+
+    # Krippendorff's alpha with a bootstrap over items (percentile interval, fixed seed)
+    alpha = _alpha(counts, len(domain))
+    if np.isnan(alpha):
+        rows.append(_row(name, "krippendorff_alpha", n_items=n_items, n_annotators=n_ann_shared,
+                         note=f"alpha undefined: every answer on the {n_items} shared items is '{vs['label'].iloc[0]}'"
+                         " (no variation to measure agreement against)"))
+    else:
+        boots = _alpha_bootstrap(counts, n_boot=n_boot, seed=seed)
+        lo, hi = (np.percentile(boots, [2.5, 97.5]) if len(boots) >= max(20, n_boot // 2) else (np.nan, np.nan))
+        note = None
+        if np.isnan(lo):
+            note = f"too few items ({n_items}) for a bootstrap interval"
+        elif n_items < 30:
+            note = f"only {n_items} items: the interval is wide and rough"
+        rows.append(_row(name, "krippendorff_alpha", value=alpha, ci_low=lo, ci_high=hi, n_items=n_items,
+                         n_annotators=n_ann_shared, note=note))
+
+    # Fleiss' kappa needs the same number of ratings per item: use the most common number
+    m_per_item = counts.sum(axis=1)
+    sizes = pd.Series(m_per_item).value_counts()
+    m = int(max(sizes.index, key=lambda k: (sizes[k], k)))
+    sub = counts[m_per_item == m]
+    from statsmodels.stats.inter_rater import fleiss_kappa
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        fk = float(fleiss_kappa(sub, method="fleiss"))
+    note = None
+    if len(sub) < n_items:
+        note = (f"on the {len(sub)} items with exactly {m} annotators (Fleiss' kappa needs the same number of "
+                f"ratings per item); alpha uses all {n_items}")
+    if not np.isfinite(fk):
+        fk, note = np.nan, f"Fleiss' kappa undefined: one label only on the {len(sub)} items with {m} annotators"
+    rows.append(_row(name, "fleiss_kappa", value=fk, n_items=len(sub), n_annotators=n_ann_shared, note=note))
+
+    # Cohen's kappa for every pair, on the items both answered
+    wide = v.pivot(index="item", columns="annotator", values="label")
+    for a, b in itertools.combinations(annotators, 2):
+        both = wide[[a, b]].dropna()
+        if len(both) == 0:
+            rows.append(_row(name, "cohen_kappa", annotator_a=a, annotator_b=b, n_annotators=2,
+                             note="no item answered by both"))
+            continue
+        k = _kappa(list(both[a]), list(both[b]), domain)
+        note = None
+        if np.isnan(k):
+            same = "agree on all of them" if (both[a] == both[b]).all() else "disagree"
+            note = (f"kappa undefined on {len(both)} shared item(s): both use one label only and {same}")
+        rows.append(_row(name, "cohen_kappa", annotator_a=a, annotator_b=b, value=k, n_items=len(both),
+                         n_annotators=2, note=note))
+    return rows
+
+
+def _span_agreement(sv: pd.DataFrame, f: Field) -> list[dict[str, Any]]:
+    annotators = sorted(sv["annotator"].unique())
+    rows: list[dict[str, Any]] = []
+    if len(annotators) < 2:
+        why = (f"only one annotator ({annotators[0]}) annotated sentences" if annotators else "no annotations")
+        return [_row(f.name, m, n_annotators=len(annotators), note=why + "; span F1 needs two annotators")
+                for m in ("span_f1_exact", "span_f1_overlap")]
+    wide = sv.pivot(index="sentence_id", columns="annotator", values="spans")
+    for a, b in itertools.combinations(annotators, 2):
+        both = wide[[a, b]].dropna()
+        for metric, overlap in (("span_f1_exact", False), ("span_f1_overlap", True)):
+            ma = mb = n = 0
+            for sa, sb in both.itertuples(index=False):
+                x, y, z = span_f1(sa, sb, overlap=overlap)
+                ma, mb, n = ma + x, mb + y, n + z
+            note = None
+            if len(both) == 0:
+                note = "no sentence annotated by both"
+            elif n == 0:
+                note = f"neither marked any '{f.name}' span on the {len(both)} shared sentences"
+            rows.append(_row(f.name, metric, annotator_a=a, annotator_b=b, value=(ma + mb) / n if n else np.nan,
+                             n_items=len(both), n_annotators=2, note=note))
+    return rows
+
+
+def agreement(
+    df: pd.DataFrame, schema: Schema, field: str | None = None, *, n_boot: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """Agreement per field: one row per (field, metric[, annotator pair]).
+
+    For each categorical field (or just ``field``), over the items answered by two or more
+    annotators: ``observed_agreement`` (mean share of agreeing pairs), ``krippendorff_alpha``
+    (nominal; missing data allowed) with a bootstrap 95% interval over items (``n_boot``
+    resamples, ``seed``), ``fleiss_kappa`` and ``cohen_kappa`` for every annotator pair. For
+    span fields: ``span_f1_exact`` and ``span_f1_overlap`` for every pair (see :func:`span_f1`).
+
+    Columns: :data:`AGREEMENT_COLUMNS` = field, metric, annotator_a, annotator_b, value, ci_low,
+    ci_high, n_items, n_annotators, note. ``value`` is NaN exactly when it cannot be computed, and
+    then ``note`` says why.
+
+    References: Krippendorff, K. (2011). Computing Krippendorff's Alpha-Reliability.
+    https://repository.upenn.edu/asc_papers/43 ; Fleiss (1971), doi:10.1037/h0031619 ; Cohen, J.
+    (1960). A coefficient of agreement for nominal scales. doi:10.1177/001316446002000104 ;
+    Efron, B., Tibshirani, R. (1993). An Introduction to the Bootstrap (percentile interval).
+
+    >>> agreement(df, schema)[["field", "metric", "value", "n_items"]]  # doctest: +SKIP
+    """
+    d = prepare(df, schema)
+    fields = _categorical(schema, field)
+    span_fields = schema.span_fields if field is None else [f for f in schema.span_fields if f.name == field]
+    rows: list[dict[str, Any]] = []
+    for f in fields:
+        v = votes(d, schema, f.name, prepared=True)
+        left = [f"{n} {w}" for w, n in (("hidden by the condition", v.attrs["hidden"]),
+                                        ("not a choice of the schema", v.attrs["unknown"])) if n]
+        left_out = f" ({', '.join(left)})" if left else ""
+        rows += _field_agreement(v, f, n_boot=n_boot, seed=seed, left_out=left_out)
+    for f in span_fields:
+        rows += _span_agreement(span_votes(d, schema, f.name, prepared=True), f)
+    out = pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
+    for col in ("value", "ci_low", "ci_high"):
+        out[col] = out[col].astype(float)
+    out["n_items"] = out["n_items"].astype(int)
+    out["n_annotators"] = out["n_annotators"].astype(int)
+    return out
+
+
+def pairwise_matrix(table: pd.DataFrame, field: str, metric: str = "cohen_kappa") -> pd.DataFrame:
+    """Square annotator x annotator matrix of a pairwise metric from :func:`agreement` (NaN = n/a)."""
+    t = table[(table["field"] == field) & (table["metric"] == metric)]
+    names = sorted(set(t["annotator_a"].dropna()) | set(t["annotator_b"].dropna()))
+    m = pd.DataFrame(np.nan, index=pd.Index(names, name="annotator"), columns=names)
+    for a, b, val in t[["annotator_a", "annotator_b", "value"]].itertuples(index=False):
+        m.loc[a, b] = m.loc[b, a] = val
+    for a in names:
+        m.loc[a, a] = 1.0
+    return m
+
+
+def coincidences(df: pd.DataFrame, schema: Schema, field: str) -> pd.DataFrame:
+    """Label x label counts over all ordered pairs of different annotators on the same item.
+
+    This is Krippendorff's coincidence matrix without the 1/(m_u - 1) weights: the pooled
+    "confusion matrix between annotators". Symmetric by construction.
+    """
+    f = schema.field(field)
+    v = votes(df, schema, field)
+    labels = sorted(set(f.values) | set(v["label"])) if f.values else sorted(set(v["label"]))
+    m = pd.DataFrame(0, index=pd.Index(labels, name="label"), columns=labels)
+    for _, labs in v.groupby("item")["label"]:
+        labs = list(labs)
+        for i, j in itertools.permutations(range(len(labs)), 2):
+            m.loc[labs[i], labs[j]] += 1
+    return m
+
+
+def disagreements(
+    df: pd.DataFrame, schema: Schema, field: str | None = None, texts: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Items answered by two or more annotators, most disagreement first.
+
+    Columns: field, item, sentence_id, target, n_annotators, majority_share (share of the most
+    frequent label), n_labels, votes (dict annotator -> label), text (from ``texts`` by
+    sentence_id, or a ``text`` column of ``df``, else None).
+    """
+    d = prepare(df, schema)
+    if texts is None and "text" in d.columns:
+        texts = dict(zip(d["sentence_id"], d["text"], strict=False))
+    rows = []
+    for f in _categorical(schema, field):
+        v = votes(d, schema, f.name, prepared=True)
+        for item, g in v.groupby("item", sort=False):
+            if len(g) < 2:
+                continue
+            share = g["label"].value_counts().iloc[0] / len(g)
+            sid = g["sentence_id"].iloc[0]
+            rows.append({
+                "field": f.name, "item": item, "sentence_id": sid, "target": g["target"].iloc[0],
+                "n_annotators": len(g), "majority_share": float(share), "n_labels": g["label"].nunique(),
+                "votes": dict(zip(g["annotator"], g["label"], strict=True)),
+                "text": (texts or {}).get(sid),
+            })
+    cols = ["field", "item", "sentence_id", "target", "n_annotators", "majority_share", "n_labels", "votes", "text"]
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["majority_share", "n_labels", "n_annotators"], ascending=[True, False, False],
+                           kind="stable").reset_index(drop=True)
+
+
+# --- per annotator ----------------------------------------------------------------------
+
+
+def annotator_stats(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """One row per (annotator, categorical field): how each annotator compares with the others.
+
+    Columns: annotator, field, n_answers, agreement_with_others (share of (item, other annotator)
+    pairs with the same label), n_pairs, agreement_with_aggregate (share of items where the label
+    equals the majority of the *other* annotators; leave-one-out so nobody agrees with themselves,
+    items where the others tie are left out), n_aggregate_items, label_distribution (dict label ->
+    count), and per annotator over all their annotations: n_annotations, median_lead_time
+    (seconds), skip_rate (share of cancelled annotations), note.
+    """
+    d = prepare(df, schema)
+    per_ann = d.drop_duplicates("annotation_id")
+    rows = []
+    fields = schema.categorical_fields
+    for f in fields:
+        v = votes(d, schema, f.name, prepared=True)
+        wide = v.pivot(index="item", columns="annotator", values="label")
+        for ann in sorted(d["annotator"].dropna().unique()):
+            mine = wide[ann].dropna() if ann in wide.columns else pd.Series(dtype=object)
+            agree = pairs = agg_hit = agg_n = 0
+            for item, lab in mine.items():
+                others = wide.loc[item].drop(ann).dropna()
+                pairs += len(others)
+                agree += int((others == lab).sum())
+                if len(others):
+                    vc = others.value_counts()
+                    if len(vc) == 1 or vc.iloc[0] > vc.iloc[1]:
+                        agg_n += 1
+                        agg_hit += int(vc.index[0] == lab)
+            a = per_ann[per_ann["annotator"] == ann]
+            lead = pd.to_numeric(a.loc[~a["was_cancelled"], "lead_time"], errors="coerce").dropna()
+            note = None
+            if not len(mine):
+                note = f"no answers to '{f.name}'"
+            elif not pairs:
+                note = "no item shared with another annotator"
+            rows.append({
+                "annotator": ann, "field": f.name, "n_answers": len(mine),
+                "agreement_with_others": agree / pairs if pairs else np.nan, "n_pairs": pairs,
+                "agreement_with_aggregate": agg_hit / agg_n if agg_n else np.nan, "n_aggregate_items": agg_n,
+                "label_distribution": {k: int(c) for k, c in mine.value_counts().sort_index().items()},
+                "n_annotations": len(a), "median_lead_time": float(lead.median()) if len(lead) else np.nan,
+                "skip_rate": float(a["was_cancelled"].mean()) if len(a) else np.nan, "note": note,
+            })
+    return pd.DataFrame(rows, columns=[
+        "annotator", "field", "n_answers", "agreement_with_others", "n_pairs", "agreement_with_aggregate",
+        "n_aggregate_items", "label_distribution", "n_annotations", "median_lead_time", "skip_rate", "note",
+    ])
+
+
+# --- display ----------------------------------------------------------------------------
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def format_agreement(table: pd.DataFrame) -> str:
+    """Plain-text rendering of :func:`agreement`: numbers to 3 decimals, ``n/a (why)`` otherwise."""
+    lines = []
+    for fname, g in table.groupby("field", sort=False):
+        lines.append(f"{fname}")
+        for r in g.itertuples(index=False):
+            who = f" {r.annotator_a} ~ {r.annotator_b}" if isinstance(r.annotator_a, str) else ""
+            if np.isnan(r.value):
+                lines.append(f"  {r.metric}{who}: n/a ({r.note})")
+                continue
+            ci = f" [95% CI {_fmt(r.ci_low)}, {_fmt(r.ci_high)}]" if not np.isnan(r.ci_low) else ""
+            extra = f"; {r.note}" if isinstance(r.note, str) else ""
+            lines.append(f"  {r.metric}{who}: {_fmt(r.value)}{ci} (n_items={r.n_items}{extra})")
+    return "\n".join(lines)
+
+
+# --- simulation (docs, tests, notebooks) --------------------------------------------------
+
+
+def simulate_annotations(
+    n_items: int,
+    confusions: Mapping[str, np.ndarray],
+    labels: list[str],
+    *,
+    field: str = "claim_type",
+    prior: np.ndarray | None = None,
+    coverage: float = 1.0,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Annotators with known confusion matrices labelling ``n_items`` sentences of one field.
+
+    ``confusions[name][true, given]`` is the probability that annotator ``name`` answers label
+    ``given`` when the truth is ``true`` (rows sum to 1), the generative model of Dawid & Skene
+    (1979). Each annotator answers each item with probability ``coverage``. Returns the flat
+    annotations table and the true labels (Series indexed by item, name ``label``).
+    """
+    rng = np.random.default_rng(seed)
+    k = len(labels)
+    prior = np.full(k, 1 / k) if prior is None else np.asarray(prior, dtype=float)
+    truth = rng.choice(k, size=n_items, p=prior)
+    rows = []
+    t0 = pd.Timestamp("2026-01-01T00:00:00Z")
+    for i in range(n_items):
+        sid = f"s{i:04d}"
+        for j, (name, cm) in enumerate(confusions.items()):
+            if rng.random() >= coverage:
+                continue
+            given = int(rng.choice(k, p=np.asarray(cm, dtype=float)[truth[i]]))
+            when = (t0 + pd.Timedelta(seconds=i * 60 + j)).isoformat()
+            rows.append({
+                "snapshot": "sim", "project": 1, "task_id": i, "sentence_id": sid, "doc_id": "sim", "target": None,
+                "item": sid, "annotation_id": i * 100 + j, "annotator": name, "annotator_id": j + 1,
+                "field": field, "type": "choices", "value": labels[given], "start": None, "end": None,
+                "span_text": None, "region_id": None, "lead_time": float(5 + rng.gamma(2.0, 3.0)),
+                "created_at": when, "updated_at": when, "was_cancelled": False, "ground_truth": False,
+                "is_draft": False, "model_version": None, "issue": None,
+            })
+    true = pd.Series([labels[t] for t in truth], index=pd.Index([f"s{i:04d}" for i in range(n_items)], name="item"),
+                     name="label")
+    return pd.DataFrame(rows), true

@@ -1,0 +1,104 @@
+"""A claim model before any annotation exists, trained on CLEF-2019 CheckThat! Task 1 (English).
+
+The sample project needs useful pre-annotations on day one. CLEF-2019 Task 1 labels 16,421
+sentences of 19 US political debates and speeches as check-worthy (1, 2.7%) or not (0), by
+whether factcheck.org checked them. ``corpora/bootstrap/clef2019_checkworthy.jsonl`` is a copy of
+that training data as a flat label table (one JSON line per sentence, licence in
+``corpora/bootstrap/README.md``), so a fresh clone does not depend on ``../shared``.
+
+Label mapping onto the default schema's ``claim_type`` (:data:`CLEF_LABELS`):
+
+- 1 -> "Check-worthy factual claim": what a fact-checker chose to check;
+- 0 -> "Other factual claim": CLEF has no finer split of the rest. "Not a claim" would be the
+  wrong default for news text, where most sentences state facts, and it would also hide the
+  stance question (the schema's ``visibleWhen``), so annotators would have to undo it first.
+
+The model never predicts "Opinion" or "Not a claim"; a model trained on the project's own labels
+replaces it as soon as there are enough (``annotate train``). The original label is kept in
+each row as ``clef_label``, so another mapping is one edit of :data:`CLEF_LABELS` and
+:func:`build_table` away.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from annotate.errors import InputError
+from annotate.io import atomic_write, dumps, file_hash
+from annotate.schema import Schema, default_schema_path
+
+__all__ = ["CLEF_LABELS", "BOOTSTRAP_TABLE", "build_table", "bootstrap"]
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOTSTRAP_TABLE = ROOT / "corpora" / "bootstrap" / "clef2019_checkworthy.jsonl"
+CLEF_SOURCE = ROOT.parent / "shared" / "data" / "clef2019_checkthat_task1" / "data" / "training"
+CLEF_LABELS = {"1": "Check-worthy factual claim", "0": "Other factual claim"}
+#: Parameters of the bootstrap model (C chosen on document-grouped folds of the CLEF data).
+BOOTSTRAP_PARAMS: dict[str, Any] = {"C": 0.1, "hints": False}
+
+
+def build_table(source: str | Path = CLEF_SOURCE, output: str | Path = BOOTSTRAP_TABLE) -> int:
+    """Convert the CLEF-2019 training TSVs (``line, speaker, text, label``) into the label table."""
+    source = Path(source)
+    files = sorted(source.glob("*.tsv"))
+    if not files:
+        raise InputError("no CLEF-2019 .tsv files", path=source, hint="give data/training of the CLEF-2019 Task 1 repo")
+    n = 0
+    with atomic_write(output) as fh:
+        for path in files:
+            for lineno, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+                if not line.strip():
+                    continue
+                parts = line.split("\t")
+                if len(parts) != 4 or parts[3].strip() not in CLEF_LABELS:
+                    raise InputError("expected line_number, speaker, text, label (0/1)", path=path, line=lineno)
+                number, speaker, text, label = (p.strip() for p in parts)
+                row = {
+                    "doc_id": path.stem,
+                    "line_number": int(number),
+                    "speaker": speaker,
+                    "text": text,
+                    "field": "claim_type",
+                    "label": CLEF_LABELS[label],
+                    "clef_label": int(label),
+                }
+                fh.write(dumps(row) + "\n")
+                n += 1
+    return n
+
+
+def bootstrap(
+    output: str | Path = "models/bootstrap",
+    schema: Schema | None = None,
+    *,
+    table: str | Path = BOOTSTRAP_TABLE,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Train (or reuse) the bootstrap claim model in ``output``; return its model card.
+
+    Idempotent: an existing model trained on the same table for the same schema is reused.
+    """
+    from annotate.labels import load_labels
+    from annotate.models.store import save
+    from annotate.models.train import train
+
+    schema = schema or Schema.from_file(default_schema_path())
+    output = Path(output)
+    table = Path(table)
+    card_path = output / "card.json"
+    if card_path.exists() and not force:
+        card = json.loads(card_path.read_text("utf-8"))
+        if card["schema"]["hash"] == schema.hash and card["training_data"]["hash"] == file_hash(table):
+            return card
+    labels = load_labels(table, schema, field="claim_type")
+    result = train(
+        labels,
+        schema,
+        name="bootstrap-clef2019",
+        params={"claim_type": dict(BOOTSTRAP_PARAMS)},
+        hints=False,
+        learning_curve=False,
+    )
+    return save(result, output)

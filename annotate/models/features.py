@@ -1,0 +1,371 @@
+"""Hand-built features for check-worthiness and stance, as scikit-learn transformers.
+
+Word n-grams alone miss what makes a sentence worth checking (a number, a percentage, an amount
+of money, a named body, a comparison) and what makes a reply disagree with its target (a
+denial, a negation near the target's words). These transformers add a few dense, interpretable
+columns beside the TF-IDF blocks of :mod:`annotate.models.pipelines`.
+
+All three take a 2-D input, one text per cell, like ``OneHotEncoder`` (a ``ColumnTransformer``
+gives them ``df[["text"]]`` or ``df[["target", "text"]]``). Missing cells (``None``/NaN) count as
+empty text, and any other cell is read as ``str(cell)``, which is also what lets them pass
+``sklearn.utils.estimator_checks`` on numeric arrays.
+
+- :class:`ClaimFeatures` (stateless): cue counts per text column.
+- :class:`PairFeatures`: column 0 is the reference (the stance target), every further column is
+  compared with it: TF-IDF cosine, token overlap, negation / refutation / support cues.
+- :class:`TargetWordTfidf`: TF-IDF over ``target x word`` tokens, so a linear model can learn that
+  "wall" means Favor for one target and Against for another (the per-target models of the
+  SemEval-2016 SVM baseline, in one model).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["ClaimFeatures", "PairFeatures", "TargetWordTfidf", "as_texts"]
+
+_WORD = re.compile(r"\w+(?:'\w+)?")
+_NEGATION = re.compile(r"\b(?:not|no|never|nor|none|neither|nobody|nothing|without|cannot)\b|n't\b", re.I)
+_REFUTE = re.compile(
+    r"\b(?:den(?:y|ies|ied|ial)|false(?:ly)?|fake|hoax|reject\w*|refut\w*|debunk\w*|dismiss\w*|"
+    r"contrar\w*|oppos\w*|against|doubt\w*|untrue|misleading|lie[sd]?|myth|rumou?rs?|claims?|"
+    r"alleg\w*|disput\w*|condemn\w*|criticis\w*|criticiz\w*|refus\w*|halt\w*|stop\w*|ban\w*)\b",
+    re.I,
+)
+_SUPPORT = re.compile(
+    r"\b(?:confirm\w*|agree\w*|support\w*|welcom\w*|approv\w*|prais\w*|back(?:s|ed|ing)?|endorse\w*|"
+    r"favou?r\w*|true|indeed|announc\w*|sign(?:s|ed)?|will|committed|cooperat\w*|proud)\b",
+    re.I,
+)
+_REPORTING = re.compile(r"\b(?:according|reported(?:ly)?|said|says|told|sources?|reports?|unconfirmed)\b", re.I)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+# Words too common to count as overlap between a target and a sentence.
+_STOP = frozenset(
+    _words(
+        "a an the of in on at to for from by with and or but is are was were be been being it its this that these "
+        "those as into about over under than then there their they them he she his her we our you your i me my "
+        "not no do does did has have had will would can could should may might must so such if also just more "
+        "most very what which who whom whose when where why how all any some each other"
+    )
+)
+
+CLAIM_FEATURES = (
+    "n_words_log",
+    "has_number",
+    "n_numbers_log",
+    "percent",
+    "money",
+    "quantity",
+    "year",
+    "comparison",
+    "capitalised_ratio",
+    "acronym",
+    "hedge",
+    "first_person",
+    "second_person",
+    "evaluative",
+    "negation",
+    "question",
+    "exclamation",
+    "quote",
+    "reporting",
+)
+PAIR_FEATURES = (
+    "tfidf_cosine",
+    "target_coverage",
+    "jaccard",
+    "negation",
+    "refute",
+    "support",
+    "reporting",
+    "negated_target",
+    "question",
+)
+
+
+def as_texts(column: np.ndarray) -> list[str]:
+    """One column of cells as strings; ``None`` and NaN become "" (a missing text is empty)."""
+    out = []
+    for cell in column:
+        if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+            out.append("")
+        else:
+            out.append(str(cell))
+    return out
+
+
+def _validate(est: BaseEstimator, X, *, reset: bool, min_columns: int = 1) -> np.ndarray:
+    # dtype=None keeps strings as objects; NaN is allowed because it means "no text".
+    X = validate_data(est, X, reset=reset, dtype=None, ensure_all_finite=False)
+    if X.shape[1] < min_columns:
+        raise ValueError(
+            f"{type(est).__name__} needs at least {min_columns} columns (reference, text...); "
+            f"got {X.shape[1]} feature(s)"
+        )
+    return X
+
+
+# Word lists of the claim cues, looked up per token (one regex pass per text keeps the cue
+# block cheaper than the TF-IDF block; see benchmarks/model_speed.py).
+_CUE_WORDS: dict[str, tuple[str, ...]] = {
+    "percent": ("percent", "percentage", "percentages"),
+    "money": _words(
+        "dollar dollars peso pesos euro euros pound pounds usd mxn budget budgets tax taxes cost costs "
+        "spend spending spent paid pay funding fund funds debt deficit"
+    ),
+    "quantity": _words(
+        "hundred hundreds thousand thousands million millions billion billions trillion trillions dozen dozens "
+        "half twice double doubled triple tripled km kilometers kilometres miles tons tonnes megawatts mw gw "
+        "barrels hectares acres jobs people workers deaths killed victims homicides cases percent"
+    ),
+    "comparison": _words(
+        "more less fewer most least highest lowest largest biggest smallest record increase increased increases "
+        "decrease decreased decreases rose risen fell fallen grew grown drop dropped doubled cut than since ago "
+        "average rate first only"
+    ),
+    "hedge": _words(
+        "may might could perhaps possibly probably likely seem seems appear appears believe think guess suggest "
+        "suggests reportedly allegedly apparently maybe hope should would"
+    ),
+    "first_person": _words("i i'm i've i'll me my mine we we're we've we'll us our ours"),
+    "second_person": _words("you your yours you're"),
+    "evaluative": _words(
+        "great terrible horrible disaster disastrous wonderful amazing best worst bad good wrong right shame "
+        "shameful ridiculous incredible tremendous beautiful stupid unfair fair"
+    ),
+    "negation": _words("not no never nor none neither nobody nothing without cannot"),
+    "reporting": _words("according reported reportedly said says told source sources report reports unconfirmed"),
+}
+_CUE_INDEX: dict[str, tuple[int, ...]] = {}
+for _i, _name in enumerate(_CUE_WORDS):
+    for _w in _CUE_WORDS[_name]:
+        _CUE_INDEX[_w] = (*_CUE_INDEX.get(_w, ()), _i)
+_CUE_SLOTS = {name: i for i, name in enumerate(_CUE_WORDS)}
+
+
+def _cue_counts(text: str) -> list[float]:
+    words = _WORD.findall(text)
+    counts = [0] * len(_CUE_WORDS)
+    numbers = years = caps = acronyms = 0
+    for k, w in enumerate(words):
+        if w[0].isdigit():
+            numbers += 1
+            if len(w) == 4 and w[:2] in ("18", "19", "20") and w.isdigit():
+                years += 1
+            continue
+        if k and w[0].isupper():
+            caps += 1
+            if len(w) > 1 and w.isupper() and w.isalpha():
+                acronyms += 1
+        lw = w.lower()
+        hits = _CUE_INDEX.get(lw)
+        if hits:
+            for i in hits:
+                counts[i] += 1
+        elif lw.endswith("n't"):
+            counts[_CUE_SLOTS["negation"]] += 1
+    c = _CUE_SLOTS
+    log1p = math.log1p
+    return [
+        log1p(len(words)),
+        float(numbers > 0),
+        log1p(numbers),
+        float(counts[c["percent"]] > 0 or "%" in text),
+        float(counts[c["money"]] > 0 or any(s in text for s in "$€£¥")),
+        float(counts[c["quantity"]] > 0),
+        float(years > 0),
+        log1p(counts[c["comparison"]]),
+        caps / max(len(words) - 1, 1),
+        float(acronyms > 0),
+        log1p(counts[c["hedge"]]),
+        log1p(counts[c["first_person"]]),
+        float(counts[c["second_person"]] > 0),
+        log1p(counts[c["evaluative"]]),
+        log1p(counts[c["negation"]]),
+        float("?" in text),
+        float("!" in text),
+        float('"' in text or "\u201c" in text or "\u201d" in text),
+        float(counts[c["reporting"]] > 0),
+    ]
+
+
+class _TextTransformer(TransformerMixin, BaseEstimator):
+    """Shared tags: string cells and NaN (= empty text) are valid input."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class ClaimFeatures(_TextTransformer):
+    """Check-worthiness cues per text column: numbers, quantities, money, entities, hedges...
+
+    Input: 2-D, each cell a text (``df[["text"]]``). Output: dense float array with
+    ``len(CLAIM_FEATURES)`` columns per input column, flags in {0, 1} and counts as ``log1p``
+    so that they sit on the same scale as TF-IDF weights. Stateless: ``fit`` only records the
+    input shape.
+
+    >>> ClaimFeatures().fit_transform([["Unemployment fell 3.5% in 2019."]])[0, :3].round(2).tolist()
+    [1.95, 1.0, 1.1]
+    """
+
+    def fit(self, X, y=None):
+        _validate(self, X, reset=True)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        check_is_fitted(self, "n_features_in_")
+        X = _validate(self, X, reset=False)
+        blocks = [np.array([_cue_counts(t) for t in as_texts(X[:, j])], dtype=np.float64) for j in range(X.shape[1])]
+        out = np.hstack(blocks) if blocks else np.empty((X.shape[0], 0))
+        return out.reshape(X.shape[0], len(CLAIM_FEATURES) * X.shape[1])
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        check_is_fitted(self, "n_features_in_")
+        names = _input_names(self, input_features)
+        return np.array([f"{c}__{f}" for c in names for f in CLAIM_FEATURES], dtype=object)
+
+
+class PairFeatures(_TextTransformer):
+    """How a text relates to its reference (stance target): similarity and cue counts.
+
+    Input: 2-D with at least two columns; column 0 is the reference, and each further column is
+    compared with it (``df[["target", "text"]]``). Output: ``len(PAIR_FEATURES)`` dense columns per
+    compared column: TF-IDF cosine (vocabulary fitted on both columns), share of the reference's
+    content words found in the text, Jaccard overlap, negation / refutation / support / reporting
+    cue counts, whether a negation precedes a shared word within four tokens, and a question flag.
+
+    Parameters
+    ----------
+    sublinear_tf : bool
+        Passed to the internal ``TfidfVectorizer`` used for the cosine.
+    """
+
+    def __init__(self, sublinear_tf: bool = True) -> None:
+        self.sublinear_tf = sublinear_tf
+
+    def fit(self, X, y=None):
+        X = _validate(self, X, reset=True, min_columns=2)
+        docs = [t for j in range(X.shape[1]) for t in as_texts(X[:, j])]
+        vec = TfidfVectorizer(token_pattern=r"(?u)\b\w+\b", sublinear_tf=self.sublinear_tf)
+        try:
+            vec.fit(docs)
+            self.vectorizer_ = vec
+        except ValueError:  # every cell empty: there is no vocabulary, and the cosine is 0
+            self.vectorizer_ = None
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        check_is_fitted(self, "n_features_in_")
+        X = _validate(self, X, reset=False, min_columns=2)
+        ref = as_texts(X[:, 0])
+        blocks = [self._pair_block(ref, as_texts(X[:, j])) for j in range(1, X.shape[1])]
+        return np.hstack(blocks)
+
+    def _pair_block(self, ref: list[str], texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), len(PAIR_FEATURES)), dtype=np.float64)
+        if self.vectorizer_ is not None:
+            a = self.vectorizer_.transform(ref)
+            b = self.vectorizer_.transform(texts)
+            out[:, 0] = np.asarray(a.multiply(b).sum(axis=1)).ravel()  # rows are L2-normalised
+        for i, (r, t) in enumerate(zip(ref, texts, strict=True)):
+            rw = [w.lower() for w in _WORD.findall(r)]
+            tw = [w.lower() for w in _WORD.findall(t)]
+            rc = {w for w in rw if w not in _STOP}
+            tc = {w for w in tw if w not in _STOP}
+            shared = rc & tc
+            negated = any(
+                w in shared and any(_NEGATION.fullmatch(x) or x.endswith("n't") for x in tw[max(0, k - 4) : k])
+                for k, w in enumerate(tw)
+            )
+            out[i, 1:] = [
+                len(shared) / len(rc) if rc else 0.0,
+                len(shared) / len(rc | tc) if rc | tc else 0.0,
+                math.log1p(len(_NEGATION.findall(t))),
+                math.log1p(len(_REFUTE.findall(t))),
+                math.log1p(len(_SUPPORT.findall(t))),
+                math.log1p(len(_REPORTING.findall(t))),
+                float(negated),
+                float("?" in t),
+            ]
+        return out
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        check_is_fitted(self, "n_features_in_")
+        names = _input_names(self, input_features)
+        return np.array([f"{names[0]}~{c}__{f}" for c in names[1:] for f in PAIR_FEATURES], dtype=object)
+
+
+class TargetWordTfidf(_TextTransformer):
+    """TF-IDF over (target, word) tokens: target and text featurised jointly.
+
+    Input: 2-D with at least two columns; column 0 is the target, the others are joined as the
+    text. Each lower-cased word of the text becomes the token ``<target>|<word>``, so its weight is
+    learnt per target. Equivalent to a ``TfidfVectorizer(token_pattern=r"\\S+", lowercase=False)``
+    fitted on the rewritten texts (built in ``fit`` as ``vectorizer_``).
+
+    Parameters
+    ----------
+    min_df : int or float
+        Passed to the internal ``TfidfVectorizer``.
+    sublinear_tf : bool
+        Passed to the internal ``TfidfVectorizer``.
+    """
+
+    def __init__(self, min_df: int | float = 1, sublinear_tf: bool = True) -> None:
+        self.min_df = min_df
+        self.sublinear_tf = sublinear_tf
+
+    def _docs(self, X: np.ndarray) -> list[str]:
+        targets = as_texts(X[:, 0])
+        texts = [" ".join(parts) for parts in zip(*(as_texts(X[:, j]) for j in range(1, X.shape[1])), strict=True)]
+        docs = []
+        for target, text in zip(targets, texts, strict=True):
+            key = "_".join(w.lower() for w in _WORD.findall(target)) or "_"
+            docs.append(" ".join(f"{key}|{w.lower()}" for w in _WORD.findall(text)))
+        return docs
+
+    def fit(self, X, y=None):
+        X = _validate(self, X, reset=True, min_columns=2)
+        vec = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, min_df=self.min_df, sublinear_tf=self.sublinear_tf)
+        try:
+            vec.fit(self._docs(X))
+            self.vectorizer_ = vec
+        except ValueError:  # no words at all (or all pruned by min_df): an empty block
+            self.vectorizer_ = None
+        return self
+
+    def transform(self, X) -> sp.csr_matrix:
+        check_is_fitted(self, "n_features_in_")
+        X = _validate(self, X, reset=False, min_columns=2)
+        if self.vectorizer_ is None:
+            return sp.csr_matrix((X.shape[0], 0), dtype=np.float64)
+        return self.vectorizer_.transform(self._docs(X)).tocsr()
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        check_is_fitted(self, "n_features_in_")
+        if self.vectorizer_ is None:
+            return np.array([], dtype=object)
+        return np.asarray(self.vectorizer_.get_feature_names_out(), dtype=object)
+
+
+def _input_names(est: BaseEstimator, input_features) -> list[str]:
+    if input_features is not None:
+        return [str(c) for c in input_features]
+    if hasattr(est, "feature_names_in_"):
+        return [str(c) for c in est.feature_names_in_]
+    return [f"x{i}" for i in range(est.n_features_in_)]

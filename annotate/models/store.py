@@ -1,0 +1,181 @@
+"""Models on disk: skops files, a model card, and refusal of anything untrusted or foreign.
+
+A model folder ``models/NAME/`` holds::
+
+    card.json           name, model_version, created, schema hash, label sets, data hash,
+                        library versions, parameters, and the sha256 of every .skops file
+    <field>.skops       one fitted Pipeline per schema field (claim_type.skops, stance.skops)
+    report.json         cross-validation report (see annotate.models.train)
+    report.html         the same, self-contained, for a browser
+
+Never pickle: skops refuses to build any type that is not explicitly trusted, and
+:data:`TRUSTED_TYPES` lists the few types our pipelines need beyond skops' defaults.
+:func:`load` checks, in order, that the card exists and parses, that it was made for the given
+schema, that every file still has the hash the card recorded (a changed file was tampered with
+or damaged), and that the file holds only trusted types. Each failure is a one-line
+:class:`~annotate.errors.ModelError`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from annotate.errors import ModelError
+from annotate.io import atomic_write, sha256_hex
+from annotate.schema import Schema
+
+__all__ = ["TRUSTED_TYPES", "LoadedModel", "save", "load", "model_version"]
+
+#: Types beyond skops' default trust that our Pipelines contain. Anything else is refused.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "annotate.models.features.ClaimFeatures",
+    "annotate.models.features.PairFeatures",
+    "annotate.models.features.TargetWordTfidf",
+    "builtins.getattr",
+    "numpy.dtype",
+    "numpy.float64",
+    "numpy.int64",
+    "scipy.sparse._csr.csr_matrix",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.svm._classes.LinearSVC",
+)
+
+
+@dataclass
+class LoadedModel:
+    """A model folder read back: the card and one fitted Pipeline per field."""
+
+    path: Path
+    card: dict[str, Any]
+    estimators: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.card["name"])
+
+    @property
+    def model_version(self) -> str:
+        return str(self.card["model_version"])
+
+    @property
+    def schema_hash(self) -> str:
+        return str(self.card["schema"]["hash"])
+
+    def kind(self, field: str) -> str:
+        return str(self.card["fields"][field]["kind"])
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def model_version(name: str, file_hashes: list[str], schema_hash: str) -> str:
+    """``NAME-<8 hex>``: the name plus a hash of the model files and the schema."""
+    return f"{name}-{sha256_hex(''.join(file_hashes) + schema_hash, 8)}"
+
+
+def save(result, path: str | Path) -> dict[str, Any]:
+    """Write a :class:`~annotate.models.train.TrainResult` into the folder ``path``; return the card.
+
+    Files are written atomically; an existing folder is updated in place (its old ``.skops`` files
+    for fields not in ``result`` are removed so the card and the folder agree).
+    """
+    import skops.io as sio
+
+    from annotate.models.train import report_html
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    fields: dict[str, Any] = {}
+    hashes = []
+    for fname, m in result.models.items():
+        target = path / f"{fname}.skops"
+        with atomic_write(target, "wb") as fh:
+            fh.write(sio.dumps(m.estimator))
+        digest = _sha256(target)
+        hashes.append(digest)
+        fields[fname] = {
+            "file": target.name,
+            "sha256": digest,
+            "kind": m.kind,
+            "labels": m.labels,
+            "params": m.params,
+            "n": m.report["n"],
+            "macro_f1": m.report["metrics"]["macro_f1"],
+        }
+    for stale in path.glob("*.skops"):
+        if stale.stem not in result.models:
+            stale.unlink()
+    card = {
+        "name": result.name,
+        "model_version": model_version(result.name, hashes, result.schema_hash),
+        "created": result.created,
+        "schema": {"path": result.schema_path, "hash": result.schema_hash},
+        "training_data": result.data,
+        "fields": fields,
+        "libraries": result.libraries,
+        "format": "skops",
+    }
+    report = result.report
+    with atomic_write(path / "report.json") as fh:
+        fh.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    with atomic_write(path / "report.html") as fh:
+        fh.write(report_html(report, card))
+    with atomic_write(path / "card.json") as fh:
+        fh.write(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    return card
+
+
+def load(path: str | Path, schema: Schema | None = None, *, trusted: tuple[str, ...] = TRUSTED_TYPES) -> LoadedModel:
+    """Read a model folder written by :func:`save`, refusing what cannot be trusted.
+
+    ``schema``: when given, the model must have been trained for it (same hash).
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    card_path = path / "card.json"
+    if not card_path.exists():
+        what = "no such model folder" if not path.exists() else "not a model folder (no card.json)"
+        raise ModelError(f"{path}: {what}", hint="give a folder written by `annotate train -o`")
+    try:
+        card = json.loads(card_path.read_text("utf-8"))
+        fields = card["fields"]
+        card_schema = card["schema"]["hash"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise ModelError(f"{card_path}: not a valid model card ({err})", hint="retrain the model") from None
+    if schema is not None and card_schema != schema.hash:
+        raise ModelError(
+            f"{path}: model was trained for schema {card['schema'].get('path', '?')} (hash {card_schema}), "
+            f"not {schema.path} (hash {schema.hash})",
+            hint="use the schema it was trained with, or retrain with this one",
+        )
+    estimators = {}
+    for fname, meta in fields.items():
+        fpath = path / meta["file"]
+        if not fpath.exists():
+            raise ModelError(f"{fpath}: model file is missing", hint="retrain the model")
+        if _sha256(fpath) != meta["sha256"]:
+            raise ModelError(
+                f"{fpath}: file differs from the one the model card recorded (sha256 mismatch); "
+                "it was changed or damaged after training",
+                hint="retrain the model or restore the file",
+            )
+        try:
+            untrusted = sio.get_untrusted_types(file=fpath)
+        except Exception as err:  # a damaged zip or schema raises a variety of types
+            raise ModelError(f"{fpath}: not a readable skops file ({type(err).__name__})", hint="retrain") from None
+        refused = sorted(set(untrusted) - set(trusted))
+        if refused:
+            raise ModelError(
+                f"{fpath}: refusing to load untrusted types: {', '.join(refused)}",
+                hint="only load models trained by annotate; retrain it",
+            )
+        estimators[fname] = sio.load(fpath, trusted=list(untrusted))
+    return LoadedModel(path=path, card=card, estimators=estimators)

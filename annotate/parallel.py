@@ -1,0 +1,104 @@
+"""Run a per-chunk function over a stream, in input order, on local cores or a Dask cluster.
+
+Ingest, predict and suggest all have the same shape: a long stream of independent records,
+a CPU-bound function per record, and an output that must come out in input order (so the
+result is byte-identical however the work was spread). :func:`ordered_map` does that with a
+bounded window of chunks in flight, so memory stays flat whatever the stream's length:
+
+- ``n_jobs=1`` (default): in this process;
+- ``n_jobs>1`` (or ``-1`` for all cores): joblib's process pool, results as a generator;
+- ``dask="tcp://host:8786"`` (or a ``distributed.Client``): a ``dask.distributed`` cluster.
+  Objects in ``shared`` (a fitted model, say) are scattered once to every worker, not
+  shipped with each chunk.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from annotate.errors import AnnotateError
+
+__all__ = ["ordered_map", "chunked", "dask_client"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def dask_client(address: Any) -> Any:
+    """A ``distributed.Client`` for ``address`` (a scheduler address, or a client already made)."""
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - depends on the install
+        raise AnnotateError(
+            "--dask needs the dask extra", hint="install it with: .venv/bin/pip install -e '.[dask]'"
+        ) from None
+    if isinstance(address, Client):
+        return address
+    try:
+        return Client(address, timeout="10s")
+    except OSError as err:
+        raise AnnotateError(
+            f"cannot reach the Dask scheduler at {address} ({err})",
+            hint="check the address (tcp://HOST:PORT) and that the scheduler is running",
+        ) from None
+
+
+def ordered_map(
+    func: Callable[..., list[R]],
+    items: Iterable[T],
+    *,
+    chunksize: int = 64,
+    n_jobs: int = 1,
+    dask: Any = None,
+    shared: tuple[Any, ...] = (),
+    window: int | None = None,
+) -> Iterator[R]:
+    """Yield ``func(chunk, *shared)`` results, flattened, in the order of ``items``.
+
+    ``func`` takes a list of items and returns a list of results; it must be importable by
+    name (a module-level function) to run in other processes. At most ``window`` chunks
+    (default: four per worker) are in flight, so the stream is never read ahead further.
+    """
+    chunks = chunked(items, chunksize)
+    if dask is not None:
+        yield from _dask_map(func, chunks, dask, shared, window)
+    elif n_jobs == 1:
+        for chunk in chunks:
+            yield from func(chunk, *shared)
+    else:
+        from joblib import Parallel, delayed, effective_n_jobs
+
+        workers = effective_n_jobs(n_jobs)
+        parallel = Parallel(n_jobs=workers, return_as="generator", pre_dispatch=str(window or 2 * workers))
+        for result in parallel(delayed(func)(chunk, *shared) for chunk in chunks):
+            yield from result
+
+
+def _dask_map(func: Callable[..., list[R]], chunks: Iterator[list[T]], address: Any, shared: tuple[Any, ...],
+              window: int | None) -> Iterator[R]:
+    client = dask_client(address)
+    own_client = client is not address
+    try:
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        # scatter once, broadcast to every worker: the estimator is not re-sent with each chunk
+        shared_futures = [client.scatter(obj, broadcast=True) for obj in shared]
+        limit = window or 4 * workers
+        pending: deque[Any] = deque()
+        for chunk in chunks:
+            pending.append(client.submit(func, chunk, *shared_futures, pure=False))
+            if len(pending) >= limit:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+    finally:
+        if own_client:
+            client.close()

@@ -1,0 +1,279 @@
+"""A self-contained HTML agreement report (plots embedded as base64 PNGs), also shown in notebooks.
+
+:func:`agreement_report` returns an :class:`HTMLReport`, a ``str`` that Jupyter renders through
+``_repr_html_``; ``annotate report agreement`` writes it to a file. Sections, per categorical field:
+the agreement table (:func:`annotate.agreement.agreement`), a heat map of Cohen's kappa for every
+annotator pair, the confusion (coincidence) matrix between annotators, each annotator's label
+distribution, and the items with the most disagreement with their text; then span F1 and
+per-annotator statistics. Values that cannot be computed show as "n/a" with the reason.
+Plots use matplotlib's Agg backend, so no display is needed.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from annotate.agreement import (
+    agreement,
+    annotator_stats,
+    coincidences,
+    disagreements,
+    pairwise_matrix,
+    prepare,
+    votes,
+)
+from annotate.io import atomic_write
+from annotate.schema import Schema
+
+__all__ = ["HTMLReport", "agreement_report", "heatmap_png", "save_heatmap", "write_report"]
+
+
+class HTMLReport(str):
+    """An HTML document as a ``str``; notebooks display it as HTML."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    _plt().close(fig)
+    return buf.getvalue()
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}"/>'
+
+
+def _short(name: str) -> str:
+    return name.split("@")[0] if "@" in name else name
+
+
+def heatmap_png(table: pd.DataFrame, field: str, metric: str = "cohen_kappa") -> bytes | None:
+    """PNG of the annotator x annotator matrix of a pairwise metric (kappa in [-1, 1]), or None.
+
+    Cells show the value and the number of shared items; pairs that cannot be computed are grey
+    and read "n/a".
+    """
+    m = pairwise_matrix(table, field, metric)
+    if len(m) < 2:
+        return None
+    t = table[(table["field"] == field) & (table["metric"] == metric)]
+    n = {(a, b): k for a, b, k in t[["annotator_a", "annotator_b", "n_items"]].itertuples(index=False)}
+    plt = _plt()
+    size = 1.2 + 0.75 * len(m)
+    fig, ax = plt.subplots(figsize=(size + 1.2, size))
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#d9d9d9")
+    im = ax.imshow(np.ma.masked_invalid(m.to_numpy(float)), cmap=cmap, vmin=-1, vmax=1)
+    names = [_short(x) for x in m.index]
+    ax.set_xticks(range(len(m)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(m)), names)
+    for i, a in enumerate(m.index):
+        for j, b in enumerate(m.columns):
+            val = m.iloc[i, j]
+            if i == j:
+                text = ""
+            elif np.isnan(val):
+                text = "n/a"
+            else:
+                k = n.get((a, b), n.get((b, a)))
+                text = f"{val:.2f}" + (f"\nn={k}" if k is not None else "")
+            ax.text(j, i, text, ha="center", va="center", fontsize=8)
+    label = {"cohen_kappa": "Cohen's kappa"}.get(metric, metric)
+    ax.set_title(f"{field}: {label} per annotator pair", fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return _png(fig)
+
+
+def _confusion_png(cm: pd.DataFrame, field: str) -> bytes | None:
+    if cm.to_numpy().sum() == 0:
+        return None
+    plt = _plt()
+    size = 1.5 + 0.7 * len(cm)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    ax.imshow(cm.to_numpy(float), cmap="Blues")
+    ax.set_xticks(range(len(cm)), cm.columns, rotation=45, ha="right")
+    ax.set_yticks(range(len(cm)), cm.index)
+    hi = cm.to_numpy().max()
+    for i in range(len(cm)):
+        for j in range(len(cm)):
+            v = int(cm.iloc[i, j])
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=8, color="white" if v > hi / 2 else "black")
+    ax.set_xlabel("label by another annotator")
+    ax.set_ylabel("label by one annotator")
+    ax.set_title(f"{field}: pairs of answers on the same item", fontsize=10)
+    return _png(fig)
+
+
+def _distribution_png(v: pd.DataFrame, labels: list[str], field: str) -> bytes | None:
+    if not len(v):
+        return None
+    plt = _plt()
+    tab = pd.crosstab(v["annotator"], v["label"]).reindex(columns=labels, fill_value=0)
+    share = tab.div(tab.sum(axis=1), axis=0)
+    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.45 * len(share)))
+    left = np.zeros(len(share))
+    colors = plt.get_cmap("tab10").colors
+    for k, lab in enumerate(labels):
+        ax.barh([_short(a) for a in share.index], share[lab], left=left, color=colors[k % 10], label=lab)
+        left += share[lab].to_numpy()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of the annotator's answers")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(share) < 4 else -0.15), ncol=3)
+    ax.set_title(f"{field}: label distribution per annotator", fontsize=10)
+    return _png(fig)
+
+
+def _num(x: Any) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.3f}"
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _esc(x: Any) -> str:
+    return "" if x is None or (isinstance(x, float) and np.isnan(x)) else html.escape(str(x))
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 14px; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; } td.na { color: #8c8c8c; } .note { color: #595959; font-size: 12px; }
+img { max-width: 100%; margin: 0.5em 1em 0.5em 0; vertical-align: top; }
+"""
+
+
+def agreement_report(
+    df: pd.DataFrame,
+    schema: Schema,
+    *,
+    texts: Mapping[str, str] | None = None,
+    top: int = 10,
+    n_boot: int = 1000,
+    seed: int = 0,
+    title: str = "Agreement report",
+) -> HTMLReport:
+    """Build the self-contained HTML report for the annotations in ``df``.
+
+    ``texts`` maps sentence_id -> sentence text for the "most disagreement" list (otherwise a
+    ``text`` column of ``df`` is used, if any). ``top`` is how many such items to list per field.
+    Raises what :func:`annotate.agreement.agreement` raises (empty table, another schema).
+    """
+    table = agreement(df, schema, n_boot=n_boot, seed=seed)
+    d = prepare(df, schema)
+    stats = annotator_stats(d, schema)
+    dis = disagreements(d, schema, texts=texts)
+    n_ann = d.loc[~d["was_cancelled"], "annotation_id"].nunique()
+    n_skip = d.loc[d["was_cancelled"], "annotation_id"].nunique()
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>",
+        f"<p>Schema <code>{html.escape(Path(schema.path).name)}</code> (hash {html.escape(schema.hash)}); "
+        f"{d['annotator'].nunique()} annotators, {n_ann} annotations, {n_skip} cancelled, "
+        f"{d['sentence_id'].nunique()} sentences.</p>",
+    ]
+    field_rows = table[table["annotator_a"].isna()]
+    rows = []
+    for r in field_rows.itertuples(index=False):
+        ci = f"[{_num(r.ci_low)}, {_num(r.ci_high)}]" if not np.isnan(r.ci_low) else ""
+        cls = ' class="na"' if np.isnan(r.value) else ""
+        rows.append([html.escape(r.field), html.escape(r.metric), f"<span{cls}>{_num(r.value)}</span>", ci,
+                     str(r.n_items), str(r.n_annotators), f'<span class="note">{_esc(r.note)}</span>'])
+    parts.append("<h2>Per field</h2>" + _table(
+        ["field", "metric", "value", "95% CI", "items", "annotators", "note"], rows))
+
+    for f in schema.categorical_fields:
+        v = votes(d, schema, f.name, prepared=True)
+        parts.append(f"<h2>{html.escape(f.name)}</h2>")
+        imgs = []
+        hm = heatmap_png(table, f.name)
+        if hm:
+            imgs.append(_img(hm, f"{f.name} kappa heat map"))
+        if len(v):
+            labels = sorted(set(f.values) | set(v["label"])) if f.values else sorted(set(v["label"]))
+            cm = _confusion_png(coincidences(d, schema, f.name), f.name)
+            if cm:
+                imgs.append(_img(cm, f"{f.name} confusion matrix"))
+            dist = _distribution_png(v, labels, f.name)
+            if dist:
+                imgs.append(_img(dist, f"{f.name} label distribution"))
+        if not hm:
+            parts.append("<p class='note'>no heat map: fewer than two annotators answered.</p>")
+        parts.append("".join(imgs))
+        pair = table[(table["field"] == f.name) & table["annotator_a"].notna()]
+        if len(pair):
+            parts.append("<h3>Annotator pairs</h3>" + _table(
+                ["annotator A", "annotator B", "Cohen's kappa", "items", "note"],
+                [[_esc(r.annotator_a), _esc(r.annotator_b), _num(r.value), str(r.n_items),
+                  f'<span class="note">{_esc(r.note)}</span>'] for r in pair.itertuples(index=False)]))
+        worst = dis[(dis["field"] == f.name) & (dis["n_labels"] > 1)].head(top)
+        if len(worst):
+            parts.append(f"<h3>Most disagreement (top {len(worst)})</h3>" + _table(
+                ["item", "text", "answers", "majority share"],
+                [[_esc(r.item), _esc(r.text) or "<span class='na'>(text not given)</span>",
+                  "<br>".join(f"{_esc(_short(a))}: {_esc(lab)}" for a, lab in r.votes.items()),
+                  _num(r.majority_share)] for r in worst.itertuples(index=False)]))
+        else:
+            parts.append("<p class='note'>No item with disagreement.</p>")
+
+    spans = table[table["metric"].str.startswith("span_f1")]
+    if len(spans):
+        parts.append("<h2>Spans</h2>" + _table(
+            ["field", "metric", "annotator A", "annotator B", "F1", "sentences", "note"],
+            [[_esc(r.field), _esc(r.metric), _esc(r.annotator_a), _esc(r.annotator_b), _num(r.value),
+              str(r.n_items), f'<span class="note">{_esc(r.note)}</span>'] for r in spans.itertuples(index=False)]))
+    if len(stats):
+        parts.append("<h2>Annotators</h2>" + _table(
+            ["annotator", "field", "answers", "agreement with others", "agreement with aggregate",
+             "labels", "median lead time (s)", "skip rate", "note"],
+            [[_esc(r.annotator), _esc(r.field), str(r.n_answers), _num(r.agreement_with_others),
+              _num(r.agreement_with_aggregate),
+              ", ".join(f"{_esc(k)}: {c}" for k, c in r.label_distribution.items()),
+              "n/a" if np.isnan(r.median_lead_time) else f"{r.median_lead_time:.1f}", _num(r.skip_rate),
+              f'<span class="note">{_esc(r.note)}</span>'] for r in stats.itertuples(index=False)]))
+    parts.append("</body></html>")
+    return HTMLReport("\n".join(parts))
+
+
+def write_report(report: str, path: str | Path) -> Path:
+    """Write an HTML report atomically."""
+    path = Path(path)
+    with atomic_write(path) as fh:
+        fh.write(report)
+    return path
+
+
+def save_heatmap(df: pd.DataFrame, schema: Schema, path: str | Path, field: str | None = None, **kw: Any) -> Path:
+    """Save the kappa heat map of ``field`` (default: the first categorical field) as a PNG."""
+    from annotate.errors import InputError
+
+    name = field or schema.categorical_fields[0].name
+    png = heatmap_png(agreement(df, schema, field=name, **kw), name)
+    if png is None:
+        raise InputError(f"no heat map for '{name}': fewer than two annotators answered it")
+    path = Path(path)
+    with atomic_write(path, "wb") as fh:
+        fh.write(png)
+    return path

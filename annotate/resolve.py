@@ -1,0 +1,230 @@
+"""Gold labels from the flat annotations table: aggregation, ground truth, reviewer answers.
+
+For every categorical field of the schema and every item answered, :func:`resolve` gives one gold
+row, or a conflict row when it cannot decide. Votes are those of :func:`annotate.agreement.votes`
+(latest valid answer per annotator and item; the conditioned field only where the same
+annotation's answer to its condition field allows it). Precedence, highest first:
+
+1. ``review``: answers from the review project (``annotate review pull``), method ``"review"``;
+2. a ground-truth annotation in Label Studio (``ground_truth=True``), method ``"ground_truth"``;
+3. the aggregate of all annotators' votes, method ``"majority"`` or ``"dawid-skene"``.
+
+Within 1 and 2 the latest answer (``updated_at``) wins. A tie in the aggregate is never broken:
+with ``on_tie="conflict"`` (the default) the item goes to ``conflicts`` for review, with
+``on_tie="error"`` :func:`resolve` raises. A gold label of the conditioned field (stance) whose
+gold condition (claim_type) hides it is moved to ``conflicts`` with reason ``"hidden"``.
+
+The review table has the columns of the annotations table (at least ``item, sentence_id,
+annotator, field, value``; ``target, annotation_id, updated_at`` recommended) and every row has
+``ground_truth=True``: review pull marks the reviewer's answers as ground truth. Nothing in the
+original annotations is changed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from annotate.agreement import prepare, votes
+from annotate.errors import InputError
+from annotate.io import write_jsonl
+from annotate.schema import Field, Schema
+
+__all__ = ["Resolution", "GOLD_COLUMNS", "CONFLICT_COLUMNS", "METHODS", "resolve", "write_gold", "gold_records"]
+
+GOLD_COLUMNS = ["item", "sentence_id", "target", "field", "label", "confidence", "n_annotators", "method", "votes"]
+CONFLICT_COLUMNS = [
+    "item", "sentence_id", "target", "field", "reason", "candidates", "n_annotators", "votes", "detail",
+]
+METHODS = ("majority", "dawid-skene")
+_TIE_TOL = 1e-9
+
+
+class Resolution(NamedTuple):
+    """What :func:`resolve` returns: ``gold, conflicts = resolve(df, schema)``.
+
+    ``gold``: one row per (item, field) decided, columns :data:`GOLD_COLUMNS`. ``confidence`` is
+    the share of votes for the label (majority), the posterior probability (Dawid-Skene), or 1.0
+    (ground truth, review). ``votes`` maps annotator -> label.
+
+    ``conflicts``: one row per (item, field) not decided, columns :data:`CONFLICT_COLUMNS`;
+    ``reason`` is ``"tie"`` (``candidates`` = the tied labels) or ``"hidden"`` (the gold answer
+    of the condition field hides this field; ``candidates`` = the label it would have had).
+    """
+
+    gold: pd.DataFrame
+    conflicts: pd.DataFrame
+
+
+def _majority(v: pd.DataFrame) -> dict[Any, tuple[list[str], float]]:
+    out = {}
+    for item, labs in v.groupby("item", sort=False)["label"]:
+        vc = labs.value_counts()
+        top = sorted(vc.index[vc == vc.iloc[0]])
+        out[item] = (top, float(vc.iloc[0] / len(labs)))
+    return out
+
+
+def _dawid_skene(v: pd.DataFrame, n_iter: int) -> dict[Any, tuple[list[str], float]]:
+    """Dawid & Skene (1979) EM via crowd-kit; an exact tie in the posterior is a tie.
+
+    Dawid, A. P., Skene, A. M. (1979). Maximum likelihood estimation of observer error-rates using
+    the EM algorithm. Applied Statistics 28(1), 20-28. https://doi.org/10.2307/2346806
+    """
+    from crowdkit.aggregation import DawidSkene
+
+    data = v.rename(columns={"item": "task", "annotator": "worker"})[["task", "worker", "label"]]
+    data = data.astype({"task": object, "worker": object, "label": object})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # crowd-kit on pandas 3 (Pandas4Warning)
+        warnings.simplefilter("ignore", FutureWarning)
+        probas = DawidSkene(n_iter=n_iter).fit(data).probas_
+    out = {}
+    for item, p in probas.iterrows():
+        best = float(p.max())
+        out[item] = (sorted(str(lab) for lab in p.index[np.isclose(p.to_numpy(float), best, atol=_TIE_TOL)]), best)
+    return out
+
+
+def _override(v: pd.DataFrame) -> dict[Any, str]:
+    """Latest label per item among authoritative answers (ground truth or review)."""
+    latest = v.sort_values("when", kind="stable", na_position="first").drop_duplicates("item", keep="last")
+    return dict(zip(latest["item"], latest["label"], strict=True))
+
+
+def _order(schema: Schema, fields: list[Field]) -> list[Field]:
+    """Condition fields before the fields they condition (claim_type before stance)."""
+    return sorted(fields, key=lambda f: f.condition is not None)
+
+
+def resolve(
+    df: pd.DataFrame,
+    schema: Schema,
+    method: Literal["majority", "dawid-skene"] = "majority",
+    *,
+    on_tie: Literal["conflict", "error"] = "conflict",
+    review: pd.DataFrame | None = None,
+    field: str | None = None,
+    n_iter: int = 100,
+) -> Resolution:
+    """Gold labels per item and categorical field, plus the conflicts left for review.
+
+    Parameters
+    ----------
+    df : the flat annotations table (see :mod:`annotate.agreement`).
+    schema : the schema the annotations were made with.
+    method : ``"majority"`` (share of votes) or ``"dawid-skene"`` (crowd-kit ``DawidSkene``,
+        which weighs annotators by their estimated confusion matrices).
+    on_tie : ``"conflict"`` lists tied items in ``conflicts`` (default); ``"error"`` raises
+        :class:`InputError` naming them. A tie is never broken silently.
+    review : optional table of reviewer answers (same columns, all ``ground_truth=True``),
+        e.g. from ``annotate review pull``; overrides everything else.
+    field : resolve just this field (default: every categorical field).
+    n_iter : EM iterations for Dawid-Skene.
+
+    >>> gold, conflicts = resolve(df, schema)  # doctest: +SKIP
+    """
+    if method not in METHODS:
+        raise InputError(f"unknown method '{method}'", hint=f"use one of: {', '.join(METHODS)}")
+    if on_tie not in ("conflict", "error"):
+        raise InputError(f"unknown on_tie policy '{on_tie}'", hint="use 'conflict' or 'error'")
+    d = prepare(df, schema)
+    r = None
+    if review is not None and len(review):
+        r = prepare(review, schema, what="review table")
+        if not r["ground_truth"].all():
+            n = int((~r["ground_truth"]).sum())
+            raise InputError(
+                f"the review table has {n} row(s) with ground_truth=False; reviewer answers must be ground truth",
+                hint="use the table `annotate review pull` writes, or set ground_truth=True on the reviewer's rows",
+            )
+    fields = schema.categorical_fields if field is None else [schema.field(field)]
+    gold_rows: list[dict[str, Any]] = []
+    conflict_rows: list[dict[str, Any]] = []
+    gold_by_sentence: dict[str, dict[str, str]] = {}
+    for f in _order(schema, fields):
+        v = votes(d, schema, f.name, prepared=True)
+        agg = {} if not len(v) else (_majority(v) if method == "majority" else _dawid_skene(v, n_iter))
+        gt = _override(v[v["ground_truth"]])
+        rv = _override(votes(r, schema, f.name, prepared=True)) if r is not None else {}
+        by_item = {item: g for item, g in v.groupby("item", sort=False)}
+        meta = {}
+        for frame in (v, votes(r, schema, f.name, prepared=True) if r is not None else None):
+            if frame is not None:
+                for item, sid, tgt in frame[["item", "sentence_id", "target"]].itertuples(index=False):
+                    meta.setdefault(item, (sid, None if pd.isna(tgt) else tgt))
+        for item in sorted(meta, key=str):
+            sid, tgt = meta[item]
+            g = by_item.get(item)
+            vote_map = dict(zip(g["annotator"], g["label"], strict=True)) if g is not None else {}
+            base = {"item": item, "sentence_id": sid, "target": tgt, "field": f.name,
+                    "n_annotators": len(vote_map), "votes": vote_map}
+            if item in rv:
+                row = {**base, "label": rv[item], "confidence": 1.0, "method": "review"}
+            elif item in gt:
+                row = {**base, "label": gt[item], "confidence": 1.0, "method": "ground_truth"}
+            else:
+                labels, conf = agg[item]
+                if len(labels) > 1:
+                    conflict_rows.append({**base, "reason": "tie", "candidates": labels,
+                                          "detail": f"{method} tie between {' / '.join(labels)}"})
+                    continue
+                row = {**base, "label": labels[0], "confidence": conf, "method": method}
+            cond = f.condition
+            if cond is not None and cond.tag in gold_by_sentence.get(sid, {}):
+                cond_label = gold_by_sentence[sid][cond.tag]
+                if not cond.allows([cond_label]):
+                    conflict_rows.append({**base, "reason": "hidden", "candidates": [row["label"]],
+                                          "detail": f"gold {cond.tag} is '{cond_label}', which hides {f.name}"})
+                    continue
+            gold_rows.append(row)
+            gold_by_sentence.setdefault(sid, {})[f.name] = row["label"]
+    gold = pd.DataFrame(gold_rows, columns=GOLD_COLUMNS)
+    conflicts = pd.DataFrame(conflict_rows, columns=CONFLICT_COLUMNS)
+    gold["confidence"] = gold["confidence"].astype(float)
+    gold["n_annotators"] = gold["n_annotators"].astype(int)
+    if on_tie == "error" and (conflicts["reason"] == "tie").any():
+        ties = conflicts[conflicts["reason"] == "tie"]
+        shown = ", ".join(f"{r.item} ({r.field}: {' / '.join(r.candidates)})" for r in ties.head(3).itertuples())
+        raise InputError(
+            f"{len(ties)} tied item(s) with on_tie='error': {shown}" + (" ..." if len(ties) > 3 else ""),
+            hint="use on_tie='conflict' to list them for review (annotate review push)",
+        )
+    return Resolution(gold.reset_index(drop=True), conflicts.reset_index(drop=True))
+
+
+def gold_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready records of a gold or conflicts frame (NaN/NA -> None, numpy -> Python)."""
+
+    def clean(x: Any) -> Any:
+        if isinstance(x, dict):
+            return {str(k): clean(v) for k, v in x.items()}
+        if isinstance(x, list | tuple | np.ndarray):
+            return [clean(v) for v in x]
+        if isinstance(x, np.generic):
+            x = x.item()
+        if isinstance(x, float) and np.isnan(x):
+            return None
+        if x is pd.NA or x is pd.NaT:
+            return None
+        return x
+
+    return [{k: clean(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
+
+
+def write_gold(resolution: Resolution, path: str | Path, conflicts_path: str | Path | None = None) -> tuple[int, int]:
+    """Write gold labels (and conflicts) as JSONL, atomically; return (n_gold, n_conflicts).
+
+    ``conflicts_path`` defaults to ``<path stem>.conflicts.jsonl`` beside ``path``. Every line of
+    gold.jsonl: ``{"item", "sentence_id", "target", "field", "label", "confidence",
+    "n_annotators", "method", "votes"}``; of conflicts: :data:`CONFLICT_COLUMNS`.
+    """
+    path = Path(path)
+    conflicts_path = Path(conflicts_path) if conflicts_path else path.with_name(path.stem + ".conflicts.jsonl")
+    n = write_jsonl(path, gold_records(resolution.gold))
+    k = write_jsonl(conflicts_path, gold_records(resolution.conflicts))
+    return n, k

@@ -1,0 +1,123 @@
+"""Connect to Label Studio with the 2.x SDK and find projects, with errors the user can act on.
+
+The URL comes from the argument, ``LABEL_STUDIO_URL``, or the local server's ``server.json``;
+the token from the argument, ``LABEL_STUDIO_API_KEY``, or the local server's token file (kept
+in the data dir, outside version control). Personal access tokens (JWT) and legacy tokens both
+work: the SDK tells them apart by decoding the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from annotate.errors import StudioError
+from annotate.studio.server import default_data_dir, mask, read_token
+
+__all__ = ["connect", "resolve_url", "resolve_token", "find_project", "api_call", "Studio"]
+
+
+def resolve_url(url: str | None = None, data_dir: str | Path | None = None) -> str:
+    """URL: argument, then ``LABEL_STUDIO_URL``, then the local server of ``data_dir``."""
+    url = url or os.environ.get("LABEL_STUDIO_URL")
+    if not url:
+        state = Path(data_dir or default_data_dir()) / "server.json"
+        if state.is_file():
+            url = json.loads(state.read_text("utf-8"))["url"]
+    if not url:
+        raise StudioError(
+            "no Label Studio URL: no --url, no LABEL_STUDIO_URL and no local server",
+            hint="run `annotate studio start`, or pass --url",
+        )
+    return url.rstrip("/")
+
+
+def resolve_token(token: str | None = None, data_dir: str | Path | None = None) -> str:
+    """Token: argument, then ``LABEL_STUDIO_API_KEY``, then the local server's token file."""
+    token = token or os.environ.get("LABEL_STUDIO_API_KEY") or read_token(data_dir)
+    if not token:
+        raise StudioError(
+            "no Label Studio API token: no --token, no LABEL_STUDIO_API_KEY and no local token file",
+            hint="set LABEL_STUDIO_API_KEY (a personal access token), or run `annotate studio start`",
+        )
+    return token
+
+
+class Studio:
+    """A connected SDK client plus the raw URL and token, for the few calls made over plain HTTP."""
+
+    def __init__(self, client: Any, url: str, token: str) -> None:
+        self.client = client
+        self.url = url
+        self._token = token
+
+    def __repr__(self) -> str:  # never show the token
+        return f"Studio(url={self.url!r}, token={mask(self._token)!r})"
+
+    def headers(self) -> dict[str, str]:
+        """Auth headers for raw HTTP, taken from the SDK so PAT refresh is handled there."""
+        return dict(self.client._client_wrapper.get_headers())
+
+
+def _describe(err: Exception, url: str, token: str) -> StudioError:
+    from label_studio_sdk.core.api_error import ApiError
+
+    if isinstance(err, httpx.TransportError):
+        return StudioError(
+            f"cannot reach Label Studio at {url} ({type(err).__name__})",
+            hint="start it with `annotate studio start`, or check --url / LABEL_STUDIO_URL",
+        )
+    if isinstance(err, ApiError) and err.status_code in (401, 403):
+        return StudioError(
+            f"Label Studio at {url} refuses the API token {mask(token)} (HTTP {err.status_code})",
+            hint="check LABEL_STUDIO_API_KEY; a new personal access token is under Account & Settings",
+        )
+    if isinstance(err, ApiError):
+        body = " ".join(str(err.body).split())[:200]
+        return StudioError(f"Label Studio at {url} answered HTTP {err.status_code}: {body}")
+    return StudioError(f"Label Studio at {url} failed: {type(err).__name__}: {' '.join(str(err).split())[:200]}")
+
+
+def api_call(studio: Studio, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call an SDK function, turning transport and HTTP errors into one-line :class:`StudioError`."""
+    from label_studio_sdk.core.api_error import ApiError
+
+    try:
+        return fn(*args, **kwargs)
+    except (httpx.TransportError, ApiError) as err:
+        raise _describe(err, studio.url, studio._token) from None
+
+
+def connect(
+    url: str | None = None, token: str | None = None, *, data_dir: str | Path | None = None, timeout: float = 120
+) -> Studio:
+    """A client that has proven it can talk to the server (``users.whoami``)."""
+    from label_studio_sdk import LabelStudio
+    from label_studio_sdk.core.api_error import ApiError
+
+    url = resolve_url(url, data_dir)
+    token = resolve_token(token, data_dir)
+    try:
+        client = LabelStudio(base_url=url, api_key=token, timeout=timeout, max_retries=1)
+        client.users.whoami()
+    except (httpx.TransportError, ApiError) as err:
+        raise _describe(err, url, token) from None
+    except Exception as err:  # the SDK's JWT decoding raises assorted errors for a malformed key
+        raise StudioError(f"cannot use the API token {mask(token)} with {url}: {type(err).__name__}") from None
+    return Studio(client, url, token)
+
+
+def find_project(studio: Studio, title: str, *, required: bool = True) -> Any | None:
+    """The project with exactly this title; None (or a StudioError naming the known ones)."""
+    projects = list(api_call(studio, lambda: list(studio.client.projects.list(page_size=1000))))
+    for p in projects:
+        if p.title == title:
+            return p
+    if not required:
+        return None
+    known = ", ".join(sorted(repr(p.title) for p in projects)[:10]) or "none"
+    raise StudioError(f"no project titled '{title}' at {studio.url}", hint=f"projects there: {known}")

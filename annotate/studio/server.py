@@ -1,0 +1,322 @@
+"""Start, stop and query a local Label Studio server: the embedded default.
+
+The server runs from its own venv (``.annotate/server-venv``, made by ``scripts/install.sh``)
+because its pins (e.g. ``pytz<2023``) conflict with the toolkit. It uses sqlite, listens on
+127.0.0.1 only, and keeps everything in one data dir (default ``.annotate/labelstudio/`` in the
+repository)::
+
+    <data dir>/
+      label_studio.sqlite3   the database (made by Label Studio)
+      server.json            url, port, pid, admin login of the running server
+      server.pid             pid of the server process
+      server.log             its stdout and stderr
+      token                  the admin's API token (mode 0600)
+      admin.json             the admin's email and password (mode 0600)
+
+The admin user and a legacy API token are created headlessly on the first start
+(``LABEL_STUDIO_USER_TOKEN`` + ``LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN``, recipe 6.4 A in
+``../shared/notes/labelstudio.md``): legacy tokens are disabled for new organisations unless
+that flag is set when the organisation is created.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+from annotate.errors import StudioError
+
+__all__ = [
+    "ServerInfo",
+    "default_data_dir",
+    "find_binary",
+    "start",
+    "stop",
+    "status",
+    "read_token",
+    "mask",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PORT = 8080
+ADMIN_EMAIL = "admin@annotate.local"
+BIN_ENV = "ANNOTATE_LABEL_STUDIO_BIN"
+
+
+@dataclass
+class ServerInfo:
+    """What ``start`` and ``status`` report about a local server."""
+
+    url: str
+    port: int
+    pid: int | None
+    data_dir: str
+    email: str
+    token_file: str
+    running: bool
+    reused: bool = False
+
+    def lines(self) -> list[str]:
+        state = "running" if self.running else "stopped"
+        return [
+            f"Label Studio {state} at {self.url}" + (" (reused)" if self.reused else "") + f", pid {self.pid}",
+            f"login: {self.email} (password in {Path(self.data_dir) / 'admin.json'})",
+            f"API token stored in {self.token_file}",
+            f"data dir: {self.data_dir}; log: {Path(self.data_dir) / 'server.log'}",
+        ]
+
+
+def mask(token: str | None) -> str:
+    """A token shortened for messages: never print a token in full."""
+    if not token:
+        return "<none>"
+    return f"{token[:4]}…{token[-2:]}" if len(token) > 10 else "****"
+
+
+def default_data_dir() -> Path:
+    """``.annotate/labelstudio`` in the repository (git-ignored)."""
+    return ROOT / ".annotate" / "labelstudio"
+
+
+def find_binary(binary: str | Path | None = None) -> str:
+    """The ``label-studio`` executable: argument, env var, the repo's server venv, then PATH."""
+    candidates = [binary, os.environ.get(BIN_ENV), ROOT / ".annotate" / "server-venv" / "bin" / "label-studio"]
+    for cand in candidates:
+        if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
+            return str(cand)
+        if cand and cand in (binary, os.environ.get(BIN_ENV)):
+            raise StudioError(f"no label-studio executable at {cand}", hint="fix the path, or run `make start`")
+    found = shutil.which("label-studio")
+    if found:
+        return found
+    raise StudioError(
+        "the Label Studio server is not installed (no .annotate/server-venv/bin/label-studio, none on PATH)",
+        hint="run `make start` or `bash scripts/install.sh`, or set ANNOTATE_LABEL_STUDIO_BIN",
+    )
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a secret file readable by the owner only (created 0600, never world-readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def read_token(data_dir: str | Path | None = None) -> str | None:
+    """The admin token of the local server in ``data_dir``, or None if there is none."""
+    path = Path(data_dir or default_data_dir()) / "token"
+    return path.read_text("utf-8").strip() if path.is_file() else None
+
+
+def _credentials(data_dir: Path) -> tuple[str, str, str]:
+    """(email, password, token) for the admin, generated once and kept in the data dir."""
+    cred_file, token_file = data_dir / "admin.json", data_dir / "token"
+    if cred_file.is_file() and token_file.is_file():
+        cred = json.loads(cred_file.read_text("utf-8"))
+        return cred["email"], cred["password"], token_file.read_text("utf-8").strip()
+    email, password, token = ADMIN_EMAIL, secrets.token_urlsafe(12), secrets.token_hex(20)
+    _write_private(cred_file, json.dumps({"email": email, "password": password}) + "\n")
+    _write_private(token_file, token + "\n")
+    return email, password, token
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    with contextlib.suppress(OSError):  # a zombie child counts as gone
+        if Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z":
+            return False
+    return True
+
+
+def _is_label_studio(pid: int) -> bool:
+    """Guard against a recycled pid: only ever signal a process that runs label-studio."""
+    try:
+        return b"label-studio" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _healthy(url: str, timeout: float = 2.0) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _read_state(data_dir: Path) -> dict | None:
+    path = data_dir / "server.json"
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def status(data_dir: str | Path | None = None) -> ServerInfo | None:
+    """The local server of ``data_dir`` (running or not), or None if it was never started."""
+    data_dir = Path(data_dir or default_data_dir()).resolve()
+    state = _read_state(data_dir)
+    if state is None:
+        return None
+    running = _alive(state.get("pid")) and _healthy(state["url"])
+    return ServerInfo(
+        url=state["url"],
+        port=state["port"],
+        pid=state.get("pid") if running else None,
+        data_dir=str(data_dir),
+        email=state.get("email", ADMIN_EMAIL),
+        token_file=str(data_dir / "token"),
+        running=running,
+    )
+
+
+def _server_env(data_dir: Path, port: int, email: str, password: str, token: str) -> dict[str, str]:
+    """The server's environment, every setting explicit: LS also reads bare USERNAME/PORT/HOST."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABEL_STUDIO_", "HEARTEX_"))}
+    env.update(
+        {
+            "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+            "LABEL_STUDIO_USERNAME": email,
+            "LABEL_STUDIO_PASSWORD": password,
+            "LABEL_STUDIO_USER_TOKEN": token,
+            "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
+            "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+            "LABEL_STUDIO_PORT": str(port),
+            "LABEL_STUDIO_HOST": f"http://127.0.0.1:{port}",
+            "LABEL_STUDIO_DEBUG": "false",
+            "DJANGO_DB": "sqlite",
+            "LATEST_VERSION_CHECK": "false",
+            "COLLECT_ANALYTICS": "false",
+            "ML_BLOCK_LOCAL_IP": "false",
+            "SSRF_PROTECTION_ENABLED": "false",
+            "LOCAL_FILES_SERVING_ENABLED": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def start(
+    data_dir: str | Path | None = None,
+    *,
+    port: int | None = None,
+    binary: str | Path | None = None,
+    timeout: float = 180.0,
+) -> ServerInfo:
+    """Start a local server (or reuse the one already running from ``data_dir``); wait for /health.
+
+    ``port`` defaults to the previous port of this data dir, else 8080, else any free port.
+    Raises :class:`StudioError` if the server does not come up within ``timeout`` seconds,
+    naming the log file to read.
+    """
+    data_dir = Path(data_dir or default_data_dir()).resolve()
+    current = status(data_dir)
+    if current and current.running:
+        current.reused = True
+        return current
+    exe = find_binary(binary)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    email, password, token = _credentials(data_dir)
+    if port is None:
+        previous = (_read_state(data_dir) or {}).get("port")
+        port = next((p for p in (previous, DEFAULT_PORT) if p and _port_free(p)), None) or free_port()
+    elif not _port_free(port):
+        raise StudioError(f"port {port} on 127.0.0.1 is already in use", hint="choose another with --port")
+    url = f"http://127.0.0.1:{port}"
+    log_path = data_dir / "server.log"
+    cmd = [exe, "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port)]
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=data_dir,
+            env=_server_env(data_dir, port, email, password, token),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # survives the CLI; stopped through its pid file
+        )
+    (data_dir / "server.pid").write_text(f"{proc.pid}\n")
+    state = {"url": url, "port": port, "pid": proc.pid, "email": email}
+    (data_dir / "server.json").write_text(json.dumps(state, indent=2) + "\n")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StudioError(
+                f"Label Studio exited with status {proc.returncode} while starting",
+                hint=f"see the log {log_path}",
+            )
+        if _healthy(url):
+            return ServerInfo(url, port, proc.pid, str(data_dir), email, str(data_dir / "token"), running=True)
+        time.sleep(0.5)
+    _terminate(proc.pid)
+    raise StudioError(
+        f"Label Studio did not answer {url}/health within {timeout:.0f} s", hint=f"see the log {log_path}"
+    )
+
+
+def _terminate(pid: int, grace: float = 15.0) -> None:
+    """SIGTERM the server's process group, SIGKILL it if it lingers."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)  # reap it when it is our own child
+            if not _alive(pid):
+                return
+            time.sleep(0.2)
+
+
+def stop(data_dir: str | Path | None = None) -> bool:
+    """Stop the server started from ``data_dir``; return whether one was running."""
+    data_dir = Path(data_dir or default_data_dir()).resolve()
+    pid_file = data_dir / "server.pid"
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return False
+    was_running = _alive(pid) and _is_label_studio(pid)
+    if was_running:
+        _terminate(pid)
+    pid_file.unlink(missing_ok=True)
+    return was_running
+
+
+def info_dict(info: ServerInfo) -> dict:
+    return asdict(info)

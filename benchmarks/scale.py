@@ -1,0 +1,129 @@
+"""Scale: ingest (and predict, once a model is given) over 10k, 100k and 1M sentences.
+
+Corpora are built from real article text, the FNC-1 training bodies in ../shared/data,
+repeated with distinct document ids until the sentence count is reached. Every measurement
+runs in a fresh subprocess so its peak RSS is its own. Modes:
+
+- ``single``: one process;
+- ``jobs``: joblib processes on every core (``n_jobs=-1``);
+- ``dask``: a ``dask.distributed.LocalCluster`` with two single-threaded worker processes.
+
+    python benchmarks/scale.py [--sizes 10000,100000,1000000] [--modes single,dask] [--model models/claim]
+
+Prints one table row per (stage, size, mode): wall time, sentences/s, peak RSS of the main
+process (and of the busiest Dask worker), and the rate relative to the single process at the
+same size. Goals on a 2-core machine: ingest >= 5,000 sentences/s, predict >= 20,000
+sentences/s, peak RSS < 1 GB at 1M sentences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BODIES = ROOT.parent / "shared" / "data" / "fnc1" / "train_bodies.csv"
+
+
+def build_corpus(n_sentences: int, out: Path) -> int:
+    """Write documents (JSONL) holding about ``n_sentences`` sentences; return the document count."""
+    from annotate.corpus import Document
+    from annotate.segment import split_spans
+
+    csv.field_size_limit(sys.maxsize)
+    with BODIES.open(encoding="utf-8") as fh:
+        bodies = [row["articleBody"] for row in csv.DictReader(fh) if row["articleBody"].strip()]
+    counts = [sum(1 for _ in split_spans(Document("x", b).text)) for b in bodies[:200]]
+    per_doc = max(1.0, sum(counts) / len(counts))
+    n_docs = max(1, round(n_sentences / per_doc))
+    with out.open("w", encoding="utf-8") as fh:
+        for i in range(n_docs):
+            fh.write(json.dumps({"id": f"fnc-{i:07d}", "text": bodies[i % len(bodies)]}, ensure_ascii=False) + "\n")
+    return n_docs
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_one(stage: str, mode: str, corpus: Path, model: str | None) -> dict:
+    """Measure one stage in this (fresh) process; print a JSON line."""
+    from annotate.segment import ingest
+
+    out = corpus.with_suffix(f".{mode}.sentences.jsonl")
+    cluster = None
+    kwargs: dict = {}
+    if mode == "jobs":
+        kwargs["n_jobs"] = -1
+    elif mode == "dask":
+        from distributed import LocalCluster
+
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        kwargs["dask"] = cluster.scheduler_address
+    t0 = time.perf_counter()
+    worker_rss = 0.0
+    if stage == "ingest":
+        summary = ingest([corpus], out, chunksize=32, **kwargs)
+        n = summary.sentences
+    else:
+        from annotate.models.predict import predict_file  # type: ignore[attr-defined]
+
+        sentences = corpus.with_suffix(".single.sentences.jsonl")
+        n = predict_file(model, sentences, out.with_suffix(".preds.jsonl"), **kwargs)
+    wall = time.perf_counter() - t0
+    if cluster is not None:
+        from distributed import Client
+
+        with Client(cluster) as client:
+            worker_rss = max(client.run(_peak_rss_mb).values())
+        cluster.close()
+    return {"stage": stage, "mode": mode, "sentences": n, "seconds": wall, "rss_mb": _peak_rss_mb(),
+            "worker_rss_mb": worker_rss}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--modes", default="single,dask")
+    ap.add_argument("--model", default=None, help="a trained model folder: also measure predict")
+    ap.add_argument("--one", nargs=3, metavar=("STAGE", "MODE", "CORPUS"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        stage, mode, corpus = args.one
+        print(json.dumps(run_one(stage, mode, Path(corpus), args.model)))
+        return
+    stages = ["ingest"] + (["predict"] if args.model else [])
+    print(f"# scale benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
+    print("| stage | sentences | mode | seconds | sentences/s | vs single | peak RSS main (MB) | peak RSS worker (MB) |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory(prefix="annotate-scale-") as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            corpus = Path(tmp) / f"corpus-{size}.jsonl"
+            build_corpus(size, corpus)
+            for stage in stages:
+                base_rate = None
+                for mode in args.modes.split(","):
+                    cmd = [sys.executable, __file__, "--one", stage, mode, str(corpus)]
+                    if args.model:
+                        cmd += ["--model", args.model]
+                    res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+                    rate = res["sentences"] / res["seconds"]
+                    base_rate = base_rate or rate
+                    print(f"| {stage} | {res['sentences']:,} | {mode} | {res['seconds']:.1f} | {rate:,.0f} | "
+                          f"{rate / base_rate:.2f}x | {res['rss_mb']:.0f} | {res['worker_rss_mb']:.0f} |", flush=True)
+            for p in Path(tmp).glob(f"corpus-{size}*"):
+                p.unlink()
+
+
+if __name__ == "__main__":
+    main()

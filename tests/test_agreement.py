@@ -1,0 +1,342 @@
+"""Agreement numbers against published worked examples, the table's rules, and bad input."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from annotate.agreement import (
+    _alpha,
+    _alpha_bootstrap,
+    agreement,
+    annotator_stats,
+    coincidences,
+    disagreements,
+    format_agreement,
+    observed_agreement,
+    span_f1,
+    votes,
+)
+from annotate.errors import InputError, SchemaError
+from annotate.schema import Schema
+
+CODES_XML = (
+    '<View><Text name="text" value="$text"/><Choices name="code" toName="text">'
+    + "".join(f'<Choice value="{i}"/>' for i in range(1, 6))
+    + "</Choices></View>"
+)
+
+
+@pytest.fixture(scope="session")
+def codes() -> Schema:
+    return Schema.from_string(CODES_XML)
+
+
+@pytest.fixture(scope="session")
+def schema() -> Schema:
+    from tests.conftest import DEFAULT_SCHEMA
+
+    return Schema.from_file(DEFAULT_SCHEMA)
+
+
+def frame(data: dict[str, list], field: str = "code") -> pd.DataFrame:
+    """Reliability data (coder -> values per unit, None = missing) as the flat table."""
+    rows = [
+        {"item": f"u{u}", "sentence_id": f"u{u}", "annotator": coder, "field": field, "value": str(v)}
+        for coder, values in data.items()
+        for u, v in enumerate(values)
+        if v is not None
+    ]
+    return pd.DataFrame(rows)
+
+
+def row(sid, who, field, value, aid, target=None, when="2026-01-01T00:00:00Z", **kw):
+    item = f"{sid}@{target}" if field == "stance" else sid
+    return {"item": item, "sentence_id": sid, "target": target, "annotator": who, "annotation_id": aid,
+            "field": field, "value": value, "updated_at": when, **kw}
+
+
+def metric(table: pd.DataFrame, name: str, field: str | None = None) -> pd.Series:
+    t = table[table["metric"] == name]
+    if field:
+        t = t[t["field"] == field]
+    assert len(t) == 1, t
+    return t.iloc[0]
+
+
+# --- published worked examples -------------------------------------------------------------
+
+# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 observers x 12
+# units, nominal data with missing values; alpha = 0.743.
+KRIPPENDORFF_2011 = {
+    "A": [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+    "B": [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+    "C": [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+    "D": [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],
+}
+
+# Fleiss (1971) as worked on Wikipedia ("Fleiss' kappa", worked example): 10 subjects, 14 raters,
+# 5 categories; P-bar = 0.378, kappa = 0.210.
+FLEISS_TABLE = [
+    [0, 0, 0, 0, 14],
+    [0, 2, 6, 4, 2],
+    [0, 0, 3, 5, 6],
+    [0, 3, 9, 2, 0],
+    [2, 2, 8, 1, 1],
+    [7, 7, 0, 0, 0],
+    [3, 2, 6, 3, 0],
+    [2, 5, 3, 2, 2],
+    [6, 5, 2, 1, 0],
+    [0, 2, 2, 3, 7],
+]
+
+
+def test_krippendorff_alpha_worked_example(codes):
+    table = agreement(frame(KRIPPENDORFF_2011), codes, n_boot=200)
+    alpha = metric(table, "krippendorff_alpha")
+    assert round(alpha.value, 3) == 0.743
+    assert alpha.n_items == 11  # unit 12 has one value only: not pairable
+    assert alpha.n_annotators == 4
+    assert alpha.ci_low < alpha.value < alpha.ci_high <= 1.0
+
+
+def test_bootstrap_is_the_library_alpha_on_each_resample():
+    counts = pd.crosstab(frame(KRIPPENDORFF_2011)["item"], frame(KRIPPENDORFF_2011)["value"]).to_numpy()
+    counts = counts[counts.sum(axis=1) >= 2]
+    boots = _alpha_bootstrap(counts, n_boot=25, seed=3)
+    rng = np.random.default_rng(3)
+    w = rng.multinomial(len(counts), np.full(len(counts), 1 / len(counts)), size=25)
+    expected = np.array([_alpha(np.repeat(counts, wi, axis=0), 5) for wi in w])
+    np.testing.assert_allclose(boots, expected[np.isfinite(expected)], rtol=1e-12)
+    np.testing.assert_array_equal(boots, _alpha_bootstrap(counts, n_boot=25, seed=3))  # fixed seed
+
+
+def test_fleiss_kappa_and_observed_agreement_worked_example(codes):
+    rows = []
+    for s, counts in enumerate(FLEISS_TABLE):
+        labels = [str(c + 1) for c, n in enumerate(counts) for _ in range(n)]
+        rows += [{"item": f"s{s}", "sentence_id": f"s{s}", "annotator": f"r{r}", "field": "code", "value": lab}
+                 for r, lab in enumerate(labels)]
+    table = agreement(pd.DataFrame(rows), codes, n_boot=50)
+    fleiss = metric(table, "fleiss_kappa")
+    assert round(fleiss.value, 3) == 0.210
+    assert (fleiss.n_items, fleiss.n_annotators) == (10, 14)
+    assert pd.isna(fleiss.note)
+    assert round(metric(table, "observed_agreement").value, 3) == 0.378
+    assert round(observed_agreement(np.array(FLEISS_TABLE)), 3) == 0.378
+
+
+def test_cohen_kappa_hand_computed_2x2(codes):
+    # 50 items: both "1" 20, A "1"/B "2" 5, A "2"/B "1" 10, both "2" 15.
+    # p_o = 35/50 = 0.7; p_e = 0.5*0.6 + 0.5*0.4 = 0.5; kappa = (0.7 - 0.5) / 0.5 = 0.4
+    pairs = [("1", "1")] * 20 + [("1", "2")] * 5 + [("2", "1")] * 10 + [("2", "2")] * 15
+    table = agreement(frame({"A": [a for a, _ in pairs], "B": [b for _, b in pairs]}), codes, n_boot=50)
+    k = metric(table, "cohen_kappa")
+    assert (k.annotator_a, k.annotator_b, k.n_items) == ("A", "B", 50)
+    assert round(k.value, 3) == 0.400
+    assert round(metric(table, "observed_agreement").value, 3) == 0.700
+
+
+def test_span_f1_exact_and_overlap_by_hand():
+    a = [(0, 10, "Claim"), (20, 30, "Speaker")]
+    b = [(0, 10, "Claim"), (22, 30, "Speaker"), (40, 50, "Claim")]
+    assert span_f1(a, b) == (1, 1, 5)  # exact F1 = 2/5
+    assert span_f1(a, b, overlap=True) == (2, 2, 5)  # overlap F1 = 4/5
+    assert span_f1([(0, 10, "Claim")], [(10, 20, "Claim")], overlap=True) == (0, 0, 2)  # touching, no overlap
+    assert span_f1([(0, 10, "Claim")], [(0, 10, "Speaker")], overlap=True) == (0, 0, 2)  # label must match
+
+
+def test_span_agreement_from_the_table(schema):
+    def spans(sid, who, aid, start, end, label):
+        return row(sid, who, "spans", label, aid, start=start, end=end)
+
+    df = pd.DataFrame([
+        spans("s1", "a", 1, 0, 10, "Claim"), spans("s1", "a", 1, 20, 30, "Speaker"),
+        spans("s1", "b", 2, 0, 10, "Claim"), spans("s1", "b", 2, 22, 30, "Speaker"),
+        spans("s1", "b", 2, 40, 50, "Claim"),
+        row("s1", "a", "claim_type", "Opinion", 1), row("s1", "b", "claim_type", "Opinion", 2),
+        # c submitted s2 without spans, a marked one: a vote for "no spans", F1 0 on that sentence
+        row("s2", "a", "claim_type", "Opinion", 3), spans("s2", "a", 3, 0, 5, "Claim"),
+        row("s2", "c", "claim_type", "Opinion", 4),
+    ])
+    table = agreement(df, schema, field="spans")
+    by = {(r.metric, r.annotator_a, r.annotator_b): r for r in table.itertuples()}
+    assert by["span_f1_exact", "a", "b"].value == pytest.approx(2 / 5)
+    assert by["span_f1_overlap", "a", "b"].value == pytest.approx(4 / 5)
+    assert by["span_f1_exact", "a", "c"].value == 0.0 and by["span_f1_exact", "a", "c"].n_items == 1
+    assert np.isnan(by["span_f1_exact", "b", "c"].value)
+    assert by["span_f1_exact", "b", "c"].note == "no sentence annotated by both"
+
+
+# --- the table's rules --------------------------------------------------------------------
+
+
+def test_stance_counts_only_when_the_same_annotations_claim_type_allows_it(schema):
+    t = "foreign-intervention-venezuela"
+    df = pd.DataFrame([
+        row("s1", "a", "claim_type", "Opinion", 1, t), row("s1", "a", "stance", "Favor", 1, t),
+        # b said "Not a claim": the stance answer left from before is hidden in the UI, not a vote
+        row("s1", "b", "claim_type", "Not a claim", 2, t), row("s1", "b", "stance", "Against", 2, t),
+    ])
+    v = votes(df, schema, "stance")
+    assert list(v["annotator"]) == ["a"]
+    assert v.attrs["hidden"] == 1
+    table = agreement(df, schema, field="stance")
+    alpha = metric(table, "krippendorff_alpha")
+    assert np.isnan(alpha.value)
+    assert alpha.note.startswith("only one annotator (a) answered 'stance'")
+
+
+def test_latest_answer_per_annotator_and_item(schema):
+    # the same annotator answers claim_type of s1 in two tasks (two targets): the later one counts
+    df = pd.DataFrame([
+        row("s1", "a", "claim_type", "Opinion", 1, "t1", when="2026-01-01T10:00:00Z"),
+        row("s1", "a", "claim_type", "Not a claim", 2, "t2", when="2026-01-01T11:00:00Z"),
+        row("s1", "b", "claim_type", "Not a claim", 3, "t1"),
+    ])
+    v = votes(df, schema, "claim_type")
+    assert dict(zip(v["annotator"], v["label"], strict=True)) == {"a": "Not a claim", "b": "Not a claim"}
+    assert v.attrs["superseded"] == 1
+
+
+def test_cancelled_draft_and_flagged_rows_are_not_votes_but_are_counted(schema):
+    df = pd.DataFrame([
+        row("s1", "a", "claim_type", "Opinion", 1, lead_time=4.0),
+        row("s1", "b", "claim_type", "Opinion", 2, lead_time=6.0),
+        row("s2", "a", "claim_type", "Opinion", 3, lead_time=8.0),
+        row("s2", "b", None, None, 4, was_cancelled=True, lead_time=1.0),
+        row("s3", "b", "claim_type", "Opinion", 5, is_draft=True),
+        row("s4", "b", "claim_type", "Maybe", 6, issue="unknown choice"),
+    ])
+    assert len(votes(df, schema, "claim_type")) == 3
+    stats = annotator_stats(df, schema).set_index(["annotator", "field"])
+    b = stats.loc[("b", "claim_type")]
+    assert b.n_annotations == 4 and b.skip_rate == 0.25
+    a = stats.loc[("a", "claim_type")]
+    assert a.median_lead_time == 6.0 and a.skip_rate == 0.0
+    assert a.label_distribution == {"Opinion": 2}
+    assert (a.agreement_with_others, a.n_pairs) == (1.0, 1)
+
+
+def test_annotator_stats_agreement_with_the_others_majority(codes):
+    df = frame({"A": ["1", "1", "2"], "B": ["1", "2", "2"], "C": ["1", "2", "1"]})
+    s = annotator_stats(df, codes).set_index("annotator")
+    # A: item0 others 1,1 -> agree; item1 others 2,2 -> disagree; item2 others 2,1 tie -> left out
+    assert (s.loc["A", "agreement_with_aggregate"], s.loc["A", "n_aggregate_items"]) == (0.5, 2)
+    assert s.loc["A", "agreement_with_others"] == pytest.approx(3 / 6)
+
+
+def test_coincidences_and_disagreements(codes):
+    df = frame({"A": ["1", "1"], "B": ["1", "2"], "C": ["1", "2"]})
+    cm = coincidences(df, codes, "code")
+    assert cm.loc["1", "1"] == 6 and cm.loc["1", "2"] == 2 and cm.loc["2", "1"] == 2 and cm.loc["2", "2"] == 2
+    d = disagreements(df, codes, texts={"u1": "second sentence"})
+    assert list(d["item"]) == ["u1", "u0"]
+    assert d.iloc[0]["text"] == "second sentence" and d.iloc[0]["votes"] == {"A": "1", "B": "2", "C": "2"}
+
+
+# --- bad input: say what can and cannot be computed -------------------------------------------
+
+
+def test_empty_table(schema):
+    with pytest.raises(InputError, match="the annotations table is empty: no annotations, so no agreement"):
+        agreement(pd.DataFrame(), schema)
+
+
+def test_table_from_another_schema(codes, schema):
+    with pytest.raises(SchemaError, match=r"is from another schema: its fields \(code\) are not fields of"):
+        agreement(frame(KRIPPENDORFF_2011), schema)
+
+
+def test_missing_columns(schema):
+    with pytest.raises(InputError, match="lacks the column"):
+        agreement(pd.DataFrame([{"item": "x", "value": "y"}]), schema)
+
+
+def test_one_annotator_only_gives_notes_not_numbers(codes):
+    table = agreement(frame({"A": ["1", "2", "3"]}), codes)
+    assert table["value"].isna().all()
+    assert table["note"].str.contains("only one annotator (A) answered 'code'", regex=False).all()
+    text = format_agreement(table)
+    assert "nan" not in text.lower()
+    assert "krippendorff_alpha: n/a (only one annotator (A)" in text
+
+
+def test_no_overlapping_items(codes):
+    table = agreement(frame({"A": ["1", None], "B": [None, "2"]}), codes)
+    assert table["value"].isna().all()
+    assert metric(table, "krippendorff_alpha").note.startswith("no item was answered by two or more annotators")
+    assert metric(table, "cohen_kappa").note.startswith("no item was answered by two or more")
+
+
+def test_one_label_only_is_undefined_not_a_number(codes):
+    table = agreement(frame({"A": ["1", "1"], "B": ["1", "1"]}), codes)
+    assert metric(table, "observed_agreement").value == 1.0
+    for name in ("krippendorff_alpha", "fleiss_kappa", "cohen_kappa"):
+        r = metric(table, name)
+        assert np.isnan(r.value) and "undefined" in r.note
+    assert "nan" not in format_agreement(table).lower()
+
+
+def test_unknown_field_and_text_field(schema):
+    df = pd.DataFrame([row("s1", "a", "claim_type", "Opinion", 1)])
+    with pytest.raises(SchemaError, match="the schema has no field 'verdict'"):
+        agreement(df, schema, field="verdict")
+    with pytest.raises(SchemaError, match="field 'note' is a textarea field"):
+        agreement(df, schema, field="note")
+
+
+# --- CLI ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tables(monkeypatch):
+    """Stand in for annotate.annotations.load_annotations: path -> the DataFrame registered here."""
+    registry: dict[str, pd.DataFrame] = {}
+
+    def load(path):
+        return registry[str(path)]
+
+    try:
+        import annotate.annotations as mod
+
+        monkeypatch.setattr(mod, "load_annotations", load)
+    except ImportError:
+        mod = types.ModuleType("annotate.annotations")
+        mod.load_annotations = load
+        monkeypatch.setitem(sys.modules, "annotate.annotations", mod)
+    return registry
+
+
+def test_cli_agree(cli, tables, tmp_path, schema_path):
+    df = pd.DataFrame([
+        row("s1", "a", "claim_type", "Opinion", 1), row("s1", "b", "claim_type", "Opinion", 2),
+        row("s2", "a", "claim_type", "Opinion", 3), row("s2", "b", "claim_type", "Not a claim", 4),
+    ])
+    tables["ann"] = df
+    code, out, err = cli("agree", "ann", "--field", "claim_type", "--schema", schema_path)
+    assert code == 0, err
+    assert out.splitlines()[0] == "claim_type"
+    assert "  observed_agreement: 0.500 (n_items=2)" in out
+    assert "nan" not in out.lower()
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (pd.DataFrame(), "error: the annotations table is empty: no annotations, so no agreement or gold label "
+                         "can be computed. pull annotations first (annotate pull) or check the path."),
+        (frame({"A": ["1"]}), "error: the annotations table is from another schema: its fields (code) are not "
+                             "fields of {schema} (spans, claim_type, stance, note); nothing can be computed. give "
+                             "the schema the annotations were made with (--schema)."),
+    ],
+)
+def test_cli_agree_bad_input(cli, tables, schema_path, table, message):
+    tables["ann"] = table
+    code, out, err = cli("agree", "ann", "--schema", schema_path)
+    assert code == 2
+    assert err.strip().splitlines() == [message.format(schema=schema_path)]

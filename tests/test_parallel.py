@@ -1,0 +1,61 @@
+"""Spreading ingest over processes or a Dask cluster gives byte-identical output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from annotate.parallel import chunked, ordered_map
+from annotate.segment import ingest
+
+
+def _square(chunk: list[int]) -> list[int]:
+    return [x * x for x in chunk]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """60 documents of varied length, made from the sample article's paragraphs."""
+    from tests.conftest import SAMPLE
+
+    paragraphs = [p for p in SAMPLE.read_text("utf-8").split("\n---\n", 1)[1].split("\n") if p.strip()]
+    path = tmp_path_factory.mktemp("corpus") / "docs.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(60):
+            text = "\n".join(paragraphs[i % len(paragraphs) : i % len(paragraphs) + 1 + i % 7])
+            fh.write(json.dumps({"id": f"doc-{i:03d}", "text": text, "title": f"T{i}"}, ensure_ascii=False) + "\n")
+    return path
+
+
+def test_chunked_and_ordered_map_keep_order():
+    assert list(chunked(range(7), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert list(ordered_map(_square, range(50), chunksize=4)) == [x * x for x in range(50)]
+    assert list(ordered_map(_square, range(50), chunksize=4, n_jobs=2)) == [x * x for x in range(50)]
+
+
+def test_ingest_on_two_processes_is_byte_identical(corpus, tmp_path):
+    single, multi = tmp_path / "single.jsonl", tmp_path / "multi.jsonl"
+    a = ingest([corpus], single)
+    b = ingest([corpus], multi, n_jobs=2, chunksize=3)
+    assert (a.documents, a.sentences) == (b.documents, b.sentences) == (60, a.sentences)
+    assert single.read_bytes() == multi.read_bytes()
+
+
+@pytest.mark.slow
+def test_ingest_on_a_dask_local_cluster_is_byte_identical(corpus, tmp_path):
+    distributed = pytest.importorskip("distributed", reason="the dask extra is part of the test install")
+    single, dasked = tmp_path / "single.jsonl", tmp_path / "dask.jsonl"
+    ingest([corpus], single)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+        summary = ingest([corpus], dasked, dask=lc.scheduler_address, chunksize=5)
+    assert summary.documents == 60
+    assert single.read_bytes() == dasked.read_bytes()
+
+
+def test_unreachable_dask_scheduler_is_one_line(cli, tmp_path, sample_path):
+    code, out, err = cli("ingest", sample_path, "-o", tmp_path / "s.jsonl", "--dask", "tcp://127.0.0.1:9")
+    assert code == 2
+    assert err.startswith("error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "s.jsonl").exists()

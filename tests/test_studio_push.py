@@ -1,0 +1,230 @@
+"""Push against a real Label Studio: once, idempotent, interrupted, predictions, schema changes, faults."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from annotate.errors import SchemaError, StudioError
+from annotate.schema import Schema, default_schema_path
+from annotate.segment import ingest
+from annotate.studio.push import existing_task_keys, make_tasks, push, read_sentences
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = ROOT / "schemas" / "claims_stance.targets.toml"
+
+
+@pytest.fixture(scope="module")
+def sentences(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("push") / "sentences.jsonl"
+    ingest([ROOT / "corpora" / "sample"], out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def schema() -> Schema:
+    return Schema.from_file(default_schema_path())
+
+
+def alias_schema(tmp_path: Path) -> Schema:
+    """The default schema with an alias on one choice: LS then stores the alias, not the value."""
+    xml = default_schema_path().read_text().replace(
+        '<Choice value="Opinion" hotkey="3"/>', '<Choice value="Opinion" alias="OPN" hotkey="3"/>'
+    )
+    path = tmp_path / "alias.xml"
+    path.write_text(xml)
+    return Schema.from_file(path, targets=TARGETS)
+
+
+def task_keys(studio, project_id: int) -> list[str]:
+    return [t.data["task_key"] for t in studio.client().tasks.list(project=project_id, fields="all")]
+
+
+# --- without a server ------------------------------------------------------------------------
+
+
+def test_tasks_per_sentence_and_target(sentences, schema):
+    recs = read_sentences(sentences)
+    tasks = list(make_tasks(recs, schema))
+    by_sentence: dict[str, list[dict]] = {}
+    for t in tasks:
+        by_sentence.setdefault(t["sentence_id"], []).append(t)
+    assert set(by_sentence) == {r["sentence_id"] for r in recs}  # every sentence has a task
+    for rec in recs:
+        ctx = rec["context"]
+        expected = {t.id for t in schema.targets if t.concerns(rec["text"], ctx["previous"], ctx["next"])}
+        got = {t["target_id"] for t in by_sentence[rec["sentence_id"]]}
+        assert got == (expected or {""})
+    keys = [t["task_key"] for t in tasks]
+    assert len(keys) == len(set(keys))
+    for t in tasks:
+        assert set(schema.data_keys) <= set(t)
+        assert t["schema_hash"] == schema.hash
+        assert t["task_key"] == (f"{t['sentence_id']}@{t['target_id']}" if t["target_id"] else t["sentence_id"])
+
+
+def test_sentences_not_in_ingest_format(tmp_path):
+    bad = tmp_path / "s.jsonl"
+    bad.write_text(json.dumps({"id": 1, "text": "hello"}) + "\n")
+    with pytest.raises(Exception, match=r"s\.jsonl:1: not a sentence record: 'sentence_id' is missing"):
+        read_sentences(bad)
+
+
+# --- against the real server -------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_push_then_repush_imports_nothing_new(studio, sentences, schema):
+    s = studio.studio()
+    title = studio.project_title("push")
+    first = push(s, sentences, schema, project=title)
+    assert first.created_project and first.imported == first.tasks > 40
+    again = push(s, sentences, schema, project=title)
+    assert (again.imported, again.existing, again.created_project, again.updated_schema) == (0, first.tasks, False, False)
+    keys = task_keys(studio, first.project_id)
+    assert len(keys) == len(set(keys)) == first.tasks
+    project = studio.client().projects.get(id=first.project_id)
+    assert f"schema_hash={schema.hash}" in project.description
+
+
+@pytest.mark.integration
+def test_interrupted_push_then_repush_has_no_duplicates(studio, sentences, schema):
+    s = studio.studio()
+    title = studio.project_title("interrupt")
+
+    def boom(done: int, total: int) -> None:
+        if done >= 20:
+            raise KeyboardInterrupt  # as if the user pressed ctrl+c between batches
+
+    with pytest.raises(KeyboardInterrupt):
+        push(s, sentences, schema, project=title, batch_size=10, on_batch=boom)
+    project_id = next(p.id for p in s.client.projects.list() if p.title == title)
+    assert len(existing_task_keys(s, project_id)) == 20
+    rest = push(s, sentences, schema, project=title, batch_size=10)
+    assert rest.existing == 20 and rest.imported == rest.tasks - 20
+    keys = task_keys(studio, project_id)
+    assert len(keys) == len(set(keys)) == rest.tasks
+
+
+@pytest.mark.integration
+def test_predictions_show_as_preannotations_with_alias(studio, sentences, tmp_path):
+    schema = alias_schema(tmp_path)
+    recs = read_sentences(sentences)
+    first, second = recs[0], recs[1]
+    target = next(t for t in make_tasks([first], schema) if t["target_id"])["target_id"]
+    preds = tmp_path / "preds.jsonl"
+    lines = [
+        {"sentence_id": first["sentence_id"], "field": "claim_type", "value": "Opinion", "score": 0.6,
+         "model_version": "m-1"},
+        {"sentence_id": first["sentence_id"], "target": target, "field": "stance", "value": "Against",
+         "score": 0.4, "model_version": "m-1"},
+        {"sentence_id": second["sentence_id"], "field": "spans", "value": {"start": 0, "end": 5, "label": "Claim"},
+         "score": 0.9, "model_version": "m-1"},
+    ]  # fmt: skip
+    preds.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    s = studio.studio()
+    title = studio.project_title("preds")
+    summary = push(s, sentences, schema, project=title, predictions=preds)
+    assert summary.model_version == "m-1"
+    ls = studio.client()
+    assert ls.projects.get(id=summary.project_id).model_version == "m-1"
+    tasks = {t.data["task_key"]: t for t in ls.tasks.list(project=summary.project_id, fields="all")}
+    task = tasks[f"{first['sentence_id']}@{target}"]
+    (pred,) = task.predictions
+    pred = pred.model_dump() if hasattr(pred, "model_dump") else pred
+    assert pred["model_version"] == "m-1" and pred["score"] == pytest.approx(0.4)
+    values = {r["from_name"]: r["value"] for r in pred["result"]}
+    assert values["claim_type"] == {"choices": ["OPN"]}  # stored as the alias, or LS would not select it
+    assert values["stance"] == {"choices": ["Against"]}
+    span_task = next(t for k, t in tasks.items() if k.startswith(second["sentence_id"]))
+    span = span_task.predictions[0]
+    span = span.model_dump() if hasattr(span, "model_dump") else span
+    assert span["result"][0]["value"]["text"] == second["text"][:5]
+    # a re-push with the same predictions attaches nothing twice
+    again = push(s, sentences, schema, project=title, predictions=preds)
+    assert (again.imported, again.predictions) == (0, 0)
+    assert len(ls.tasks.get(id=task.id).predictions) == 1
+
+
+@pytest.mark.integration
+def test_predictions_with_unknown_choice_import_nothing(studio, sentences, schema, tmp_path, cli):
+    recs = read_sentences(sentences)
+    preds = tmp_path / "preds.jsonl"
+    good = {"sentence_id": recs[0]["sentence_id"], "field": "claim_type", "value": "Opinion", "model_version": "m"}
+    preds.write_text(json.dumps(good) + "\n" + json.dumps({**good, "value": "Maybe"}) + "\n")
+    title = studio.project_title("badpred")
+    code, out, err = cli("push", sentences, "--project", title, "--predictions", preds, "--url", studio.url,
+                         "--token", studio.token)  # fmt: skip
+    assert code == 2
+    assert err.strip() == (
+        f"error: {preds}:2: 'Maybe' is not a choice of field 'claim_type'. use one of: Check-worthy factual claim, "
+        "Other factual claim, Opinion, Not a claim."
+    )
+    assert all(p.title != title for p in studio.client().projects.list())
+    with pytest.raises(SchemaError):
+        push(studio.studio(), sentences, schema, project=title, predictions=preds)
+
+
+@pytest.mark.integration
+def test_schema_change_refused_when_it_drops_a_choice(studio, sentences, schema, tmp_path):
+    s = studio.studio()
+    title = studio.project_title("schema")
+    summary = push(s, sentences, schema, project=title)
+    ls = studio.client()
+    task = next(iter(ls.tasks.list(project=summary.project_id)))
+    ls.annotations.create(
+        id=task.id,
+        result=[{"from_name": "claim_type", "to_name": "text", "type": "choices", "value": {"choices": ["Opinion"]}}],
+    )
+    dropped = tmp_path / "dropped.xml"
+    dropped.write_text(default_schema_path().read_text().replace('<Choice value="Opinion" hotkey="3"/>', ""))
+    with pytest.raises(StudioError, match=r"new schema drops choice 'Opinion' of 'claim_type'"):
+        push(s, sentences, Schema.from_file(dropped, targets=TARGETS), project=title)
+    assert ls.projects.get(id=summary.project_id).label_config.strip() == schema.xml.strip()
+    added = tmp_path / "added.xml"
+    added.write_text(
+        default_schema_path()
+        .read_text()
+        .replace('<Choice value="Opinion" hotkey="3"/>', '<Choice value="Opinion" hotkey="3"/><Choice value="Satire"/>')
+    )
+    grown = Schema.from_file(added, targets=TARGETS)
+    result = push(s, sentences, grown, project=title)
+    assert result.updated_schema and result.imported == 0
+    assert f"schema_hash={grown.hash}" in ls.projects.get(id=summary.project_id).description
+
+
+@pytest.mark.integration
+def test_bad_sentences_file_creates_nothing(studio, tmp_path, cli):
+    bad = tmp_path / "notes.jsonl"
+    bad.write_text(json.dumps({"sentence_id": "s1", "doc_id": "d", "text": "x", "start": 0, "end": 1}) + "\n{}\n")
+    title = studio.project_title("badsent")
+    code, _out, err = cli("push", bad, "--project", title, "--url", studio.url, "--token", studio.token)
+    assert code == 2
+    assert err.strip().startswith(f"error: {bad}:2: not a sentence record: 'sentence_id' is missing.")
+    assert all(p.title != title for p in studio.client().projects.list())
+
+
+@pytest.mark.integration
+def test_wrong_token_is_one_line_and_masked(studio, sentences, cli):
+    token = "0123456789abcdef0123456789"
+    code, _out, err = cli("push", sentences, "--url", studio.url, "--token", token)
+    assert code == 2
+    assert err.strip() == (
+        f"error: Label Studio at {studio.url} refuses the API token 0123…89 (HTTP 401). "
+        "check LABEL_STUDIO_API_KEY; a new personal access token is under Account & Settings."
+    )
+    assert token not in err
+
+
+def test_server_down_is_one_line(sentences, cli):
+    from annotate.studio.server import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    code, _out, err = cli("push", sentences, "--url", url, "--token", "whatever-token-123")
+    assert code == 2
+    assert err.strip() == (
+        f"error: cannot reach Label Studio at {url} (ConnectError). start it with `annotate studio start`, "
+        "or check --url / LABEL_STUDIO_URL."
+    )

@@ -1,0 +1,87 @@
+"""The local server: binary discovery, reuse, secrets kept private, status/stop; the CLI around it."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from annotate.errors import StudioError
+from annotate.studio import server
+from annotate.studio.client import connect
+
+
+def test_mask_never_shows_a_token():
+    token = "abcdef0123456789abcdef"
+    assert server.mask(token) == "abcd…ef"
+    assert server.mask("short") == "****"
+    assert server.mask(None) == "<none>"
+
+
+def test_binary_from_env_must_exist(monkeypatch, tmp_path):
+    monkeypatch.setenv(server.BIN_ENV, str(tmp_path / "nope"))
+    with pytest.raises(StudioError, match=r"no label-studio executable at .*nope\. fix the path"):
+        server.find_binary()
+
+
+def test_binary_argument_wins(monkeypatch, tmp_path):
+    exe = tmp_path / "label-studio"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv(server.BIN_ENV, "/nonexistent")
+    assert server.find_binary(exe) == str(exe)
+
+
+def test_missing_server_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.delenv(server.BIN_ENV, raising=False)
+    monkeypatch.setattr(server, "ROOT", tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(StudioError, match=r"run `make start` or `bash scripts/install.sh`"):
+        server.find_binary()
+
+
+def test_status_of_a_never_started_dir(tmp_path, cli):
+    assert server.status(tmp_path) is None
+    code, out, _err = cli("studio", "status", "--data-dir", tmp_path)
+    assert code == 0 and "no local Label Studio has been started" in out
+    code, out, _err = cli("studio", "stop", "--data-dir", tmp_path)
+    assert code == 0 and "no local Label Studio was running" in out
+
+
+def test_no_url_anywhere(monkeypatch, tmp_path):
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    with pytest.raises(StudioError, match="no Label Studio URL"):
+        connect(data_dir=tmp_path)
+
+
+@pytest.mark.integration
+def test_start_reuses_the_running_server(studio, cli):
+    if not studio.data_dir:
+        pytest.fail("the fixture was pointed at an external server; this test needs the local one")
+    info = server.start(studio.data_dir)
+    assert info.reused and info.running and info.url == studio.url
+    code, out, _err = cli("studio", "status", "--data-dir", studio.data_dir)
+    assert code == 0 and f"running at {studio.url}" in out
+    code, out, _err = cli("studio", "start", "--data-dir", studio.data_dir)
+    assert code == 0 and "(reused)" in out and studio.token not in out
+
+
+@pytest.mark.integration
+def test_secrets_are_private_and_not_logged(studio):
+    data_dir = Path(studio.data_dir)
+    for name in ("token", "admin.json"):
+        mode = stat.S_IMODE(os.stat(data_dir / name).st_mode)
+        assert mode == 0o600, (name, oct(mode))
+    assert studio.token not in (data_dir / "server.log").read_text(errors="replace")
+    assert studio.token not in (data_dir / "server.json").read_text()
+
+
+@pytest.mark.integration
+def test_connect_from_the_local_token_file(studio, monkeypatch):
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    s = connect(data_dir=studio.data_dir)
+    assert s.url == studio.url and studio.token not in repr(s)
+    assert s.client.users.whoami().email == studio.email
