@@ -12,7 +12,7 @@ The loop, one function per stage (each also a CLI command)::
 from annotate.corpus import Document, read_documents
 from annotate.errors import AnnotateError, InputError, ModelError, SchemaError, StudioError
 from annotate.schema import Schema
-from annotate.segment import Sentence, ingest, segment
+from annotate.segment import Sentence, ingest
 
 __version__ = "0.1.0"
 
@@ -27,5 +27,4 @@ __all__ = [
     "StudioError",
     "ingest",
     "read_documents",
-    "segment",
 ]

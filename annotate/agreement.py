@@ -46,6 +46,7 @@ __all__ = [
     "disagreements",
     "observed_agreement",
     "span_f1",
+    "label_order",
     "format_agreement",
     "simulate_annotations",
 ]
@@ -66,6 +67,7 @@ OPTIONAL_COLUMNS: dict[str, Any] = {
     "is_draft": False,
     "issue": None,
 }
+_MIN_BOOT_ITEMS = 5  # below this, resampling items says nothing about the spread
 AGREEMENT_COLUMNS = [
     "field",
     "metric",
@@ -108,7 +110,9 @@ def prepare(df: pd.DataFrame, schema: Schema | None = None, *, what: str = "anno
             out[col] = [default] * len(out) if col != "annotation_id" else [f"row-{i}" for i in range(len(out))]
     for col in ("was_cancelled", "ground_truth", "is_draft"):
         out[col] = out[col].fillna(False).astype(bool)
-    out["_when"] = pd.to_datetime(out["updated_at"].fillna(out["created_at"]), utc=True, errors="coerce", format="mixed")
+    out["_when"] = pd.to_datetime(
+        out["updated_at"].fillna(out["created_at"]), utc=True, errors="coerce", format="mixed"
+    )
     if schema is not None:
         present = sorted({str(f) for f in out["field"] if _present(f)})
         known = [f for f in present if f in schema.fields]
@@ -147,6 +151,11 @@ def _label(value: Any, f: Field) -> str | None:
     return value
 
 
+def label_order(f: Field, labels: Iterable[str] = ()) -> list[str]:
+    """The field's choices in schema order, then any other labels seen (multiple-choice sets)."""
+    return list(f.values) + sorted(set(labels) - set(f.values))
+
+
 def _categorical(schema: Schema, field: str | None) -> list[Field]:
     if field is None:
         return schema.categorical_fields
@@ -155,8 +164,7 @@ def _categorical(schema: Schema, field: str | None) -> list[Field]:
         raise SchemaError(
             f"field '{field}' is a {f.type} field; agreement is computed for categorical and span fields",
             path=schema.path,
-            hint="use one of: "
-            + ", ".join(x.name for x in [*schema.categorical_fields, *schema.span_fields]),
+            hint="use one of: " + ", ".join(x.name for x in [*schema.categorical_fields, *schema.span_fields]),
         )
     return [f] if f.categorical else []
 
@@ -191,6 +199,8 @@ def votes(df: pd.DataFrame, schema: Schema, field: str, *, prepared: bool = Fals
     rows = rows.sort_values("_when", kind="stable", na_position="first").drop_duplicates(
         ["item", "annotator"], keep="last"
     )
+    if f.name != schema.target_field:  # a per-sentence answer, whichever target's task it came from
+        rows["target"] = None
     out = rows[["item", "sentence_id", "target", "annotator", "label", "annotation_id", "ground_truth", "_when"]]
     out = out.rename(columns={"_when": "when"}).sort_values(["item", "annotator"]).reset_index(drop=True)
     out.attrs = {"hidden": hidden, "unknown": unknown, "superseded": n_before - len(rows)}
@@ -207,10 +217,9 @@ def span_votes(df: pd.DataFrame, schema: Schema, field: str, *, prepared: bool =
     f = schema.field(field)
     d = df if prepared else prepare(df, schema)
     ok = d[_is_vote(d)]
-    latest = (
-        ok.sort_values("_when", kind="stable", na_position="first")
-        .drop_duplicates(["sentence_id", "annotator"], keep="last")[["sentence_id", "annotator", "annotation_id"]]
-    )
+    latest = ok.sort_values("_when", kind="stable", na_position="first").drop_duplicates(
+        ["sentence_id", "annotator"], keep="last"
+    )[["sentence_id", "annotator", "annotation_id"]]
     spans: dict[Any, set[tuple[int, int, str]]] = {}
     for aid, s, e, v in ok.loc[ok["field"] == f.name, ["annotation_id", "start", "end", "value"]].itertuples(
         index=False
@@ -219,8 +228,8 @@ def span_votes(df: pd.DataFrame, schema: Schema, field: str, *, prepared: bool =
             label = "|".join(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else str(v)
             spans.setdefault(aid, set()).add((int(s), int(e), label))
     latest["spans"] = [frozenset(spans.get(a, ())) for a in latest["annotation_id"]]
-    return latest[["sentence_id", "annotator", "spans"]].sort_values(["sentence_id", "annotator"]).reset_index(
-        drop=True
+    return (
+        latest[["sentence_id", "annotator", "spans"]].sort_values(["sentence_id", "annotator"]).reset_index(drop=True)
     )
 
 
@@ -245,9 +254,9 @@ def observed_agreement(counts: np.ndarray) -> float:
     return float(((c * (c - 1)).sum(axis=1) / (m * (m - 1))).mean())
 
 
-def span_f1(a: Iterable[tuple[int, int, str]], b: Iterable[tuple[int, int, str]], *, overlap: bool = False) -> tuple[
-    int, int, int
-]:
+def span_f1(
+    a: Iterable[tuple[int, int, str]], b: Iterable[tuple[int, int, str]], *, overlap: bool = False
+) -> tuple[int, int, int]:
     """Matches between two annotators' spans: ``(matched_a, matched_b, n_a + n_b)``.
 
     F1 = (matched_a + matched_b) / (n_a + n_b), symmetric in a and b, the F-measure with either
@@ -322,7 +331,7 @@ def _row(field: str, metric: str, **kw: Any) -> dict[str, Any]:
 def _field_agreement(v: pd.DataFrame, f: Field, *, n_boot: int, seed: int, left_out: str) -> list[dict[str, Any]]:
     name = f.name
     annotators = sorted(v["annotator"].unique())
-    domain = sorted(set(f.values) | set(v["label"])) if f.values else sorted(set(v["label"]))
+    domain = label_order(f, v["label"])
     code = {lab: i for i, lab in enumerate(domain)}
     per_item = v.groupby("item")["annotator"].nunique()
     shared = per_item[per_item >= 2].index
@@ -341,35 +350,54 @@ def _field_agreement(v: pd.DataFrame, f: Field, *, n_boot: int, seed: int, left_
         why = f"no item was answered by two or more annotators ({len(per_item)} items, {n_ann} annotators, no overlap)"
     if why:
         rows = [_row(name, m, n_annotators=n_ann, note=why) for m in metrics]
-        rows += [_row(name, "cohen_kappa", annotator_a=a, annotator_b=b, n_annotators=2, note=why)
-                 for a, b in itertools.combinations(annotators, 2)]
+        rows += [
+            _row(name, "cohen_kappa", annotator_a=a, annotator_b=b, n_annotators=2, note=why)
+            for a, b in itertools.combinations(annotators, 2)
+        ]
         return rows
 
     vs = v[v["item"].isin(shared)]
-    counts = (
-        pd.crosstab(vs["item"], vs["label"].map(code)).reindex(columns=range(len(domain)), fill_value=0).to_numpy()
-    )
+    counts = pd.crosstab(vs["item"], vs["label"].map(code)).reindex(columns=range(len(domain)), fill_value=0).to_numpy()
     n_items = len(counts)
     n_ann_shared = vs["annotator"].nunique()
-    rows = [_row(name, "observed_agreement", value=observed_agreement(counts), n_items=n_items,
-                 n_annotators=n_ann_shared)]
+    rows = [
+        _row(name, "observed_agreement", value=observed_agreement(counts), n_items=n_items, n_annotators=n_ann_shared)
+    ]
 
     # Krippendorff's alpha with a bootstrap over items (percentile interval, fixed seed)
     alpha = _alpha(counts, len(domain))
     if np.isnan(alpha):
-        rows.append(_row(name, "krippendorff_alpha", n_items=n_items, n_annotators=n_ann_shared,
-                         note=f"alpha undefined: every answer on the {n_items} shared items is '{vs['label'].iloc[0]}'"
-                         " (no variation to measure agreement against)"))
+        rows.append(
+            _row(
+                name,
+                "krippendorff_alpha",
+                n_items=n_items,
+                n_annotators=n_ann_shared,
+                note=f"alpha undefined: every answer on the {n_items} shared items is '{vs['label'].iloc[0]}'"
+                " (no variation to measure agreement against)",
+            )
+        )
     else:
         boots = _alpha_bootstrap(counts, n_boot=n_boot, seed=seed)
-        lo, hi = (np.percentile(boots, [2.5, 97.5]) if len(boots) >= max(20, n_boot // 2) else (np.nan, np.nan))
+        lo, hi = np.percentile(boots, [2.5, 97.5]) if len(boots) >= max(20, n_boot // 2) else (np.nan, np.nan)
         note = None
-        if np.isnan(lo):
+        if n_items < _MIN_BOOT_ITEMS or np.isnan(lo):
+            lo = hi = np.nan
             note = f"too few items ({n_items}) for a bootstrap interval"
         elif n_items < 30:
             note = f"only {n_items} items: the interval is wide and rough"
-        rows.append(_row(name, "krippendorff_alpha", value=alpha, ci_low=lo, ci_high=hi, n_items=n_items,
-                         n_annotators=n_ann_shared, note=note))
+        rows.append(
+            _row(
+                name,
+                "krippendorff_alpha",
+                value=alpha,
+                ci_low=lo,
+                ci_high=hi,
+                n_items=n_items,
+                n_annotators=n_ann_shared,
+                note=note,
+            )
+        )
 
     # Fleiss' kappa needs the same number of ratings per item: use the most common number
     m_per_item = counts.sum(axis=1)
@@ -383,8 +411,10 @@ def _field_agreement(v: pd.DataFrame, f: Field, *, n_boot: int, seed: int, left_
         fk = float(fleiss_kappa(sub, method="fleiss"))
     note = None
     if len(sub) < n_items:
-        note = (f"on the {len(sub)} items with exactly {m} annotators (Fleiss' kappa needs the same number of "
-                f"ratings per item); alpha uses all {n_items}")
+        note = (
+            f"on the {len(sub)} items with exactly {m} annotators (Fleiss' kappa needs the same number of "
+            f"ratings per item); alpha uses all {n_items}"
+        )
     if not np.isfinite(fk):
         fk, note = np.nan, f"Fleiss' kappa undefined: one label only on the {len(sub)} items with {m} annotators"
     rows.append(_row(name, "fleiss_kappa", value=fk, n_items=len(sub), n_annotators=n_ann_shared, note=note))
@@ -394,16 +424,20 @@ def _field_agreement(v: pd.DataFrame, f: Field, *, n_boot: int, seed: int, left_
     for a, b in itertools.combinations(annotators, 2):
         both = wide[[a, b]].dropna()
         if len(both) == 0:
-            rows.append(_row(name, "cohen_kappa", annotator_a=a, annotator_b=b, n_annotators=2,
-                             note="no item answered by both"))
+            rows.append(
+                _row(name, "cohen_kappa", annotator_a=a, annotator_b=b, n_annotators=2, note="no item answered by both")
+            )
             continue
         k = _kappa(list(both[a]), list(both[b]), domain)
         note = None
         if np.isnan(k):
             same = "agree on all of them" if (both[a] == both[b]).all() else "disagree"
-            note = (f"kappa undefined on {len(both)} shared item(s): both use one label only and {same}")
-        rows.append(_row(name, "cohen_kappa", annotator_a=a, annotator_b=b, value=k, n_items=len(both),
-                         n_annotators=2, note=note))
+            note = f"kappa undefined on {len(both)} shared item(s): both use one label only and {same}"
+        rows.append(
+            _row(
+                name, "cohen_kappa", annotator_a=a, annotator_b=b, value=k, n_items=len(both), n_annotators=2, note=note
+            )
+        )
     return rows
 
 
@@ -411,9 +445,11 @@ def _span_agreement(sv: pd.DataFrame, f: Field) -> list[dict[str, Any]]:
     annotators = sorted(sv["annotator"].unique())
     rows: list[dict[str, Any]] = []
     if len(annotators) < 2:
-        why = (f"only one annotator ({annotators[0]}) annotated sentences" if annotators else "no annotations")
-        return [_row(f.name, m, n_annotators=len(annotators), note=why + "; span F1 needs two annotators")
-                for m in ("span_f1_exact", "span_f1_overlap")]
+        why = f"only one annotator ({annotators[0]}) annotated sentences" if annotators else "no annotations"
+        return [
+            _row(f.name, m, n_annotators=len(annotators), note=why + "; span F1 needs two annotators")
+            for m in ("span_f1_exact", "span_f1_overlap")
+        ]
     wide = sv.pivot(index="sentence_id", columns="annotator", values="spans")
     for a, b in itertools.combinations(annotators, 2):
         both = wide[[a, b]].dropna()
@@ -427,8 +463,18 @@ def _span_agreement(sv: pd.DataFrame, f: Field) -> list[dict[str, Any]]:
                 note = "no sentence annotated by both"
             elif n == 0:
                 note = f"neither marked any '{f.name}' span on the {len(both)} shared sentences"
-            rows.append(_row(f.name, metric, annotator_a=a, annotator_b=b, value=(ma + mb) / n if n else np.nan,
-                             n_items=len(both), n_annotators=2, note=note))
+            rows.append(
+                _row(
+                    f.name,
+                    metric,
+                    annotator_a=a,
+                    annotator_b=b,
+                    value=(ma + mb) / n if n else np.nan,
+                    n_items=len(both),
+                    n_annotators=2,
+                    note=note,
+                )
+            )
     return rows
 
 
@@ -460,8 +506,14 @@ def agreement(
     rows: list[dict[str, Any]] = []
     for f in fields:
         v = votes(d, schema, f.name, prepared=True)
-        left = [f"{n} {w}" for w, n in (("hidden by the condition", v.attrs["hidden"]),
-                                        ("not a choice of the schema", v.attrs["unknown"])) if n]
+        left = [
+            f"{n} {w}"
+            for w, n in (
+                ("hidden by the condition", v.attrs["hidden"]),
+                ("not a choice of the schema", v.attrs["unknown"]),
+            )
+            if n
+        ]
         left_out = f" ({', '.join(left)})" if left else ""
         rows += _field_agreement(v, f, n_boot=n_boot, seed=seed, left_out=left_out)
     for f in span_fields:
@@ -494,7 +546,7 @@ def coincidences(df: pd.DataFrame, schema: Schema, field: str) -> pd.DataFrame:
     """
     f = schema.field(field)
     v = votes(df, schema, field)
-    labels = sorted(set(f.values) | set(v["label"])) if f.values else sorted(set(v["label"]))
+    labels = label_order(f, v["label"])
     m = pd.DataFrame(0, index=pd.Index(labels, name="label"), columns=labels)
     for _, labs in v.groupby("item")["label"]:
         labs = list(labs)
@@ -523,19 +575,53 @@ def disagreements(
                 continue
             share = g["label"].value_counts().iloc[0] / len(g)
             sid = g["sentence_id"].iloc[0]
-            rows.append({
-                "field": f.name, "item": item, "sentence_id": sid, "target": g["target"].iloc[0],
-                "n_annotators": len(g), "majority_share": float(share), "n_labels": g["label"].nunique(),
-                "votes": dict(zip(g["annotator"], g["label"], strict=True)),
-                "text": (texts or {}).get(sid),
-            })
+            rows.append(
+                {
+                    "field": f.name,
+                    "item": item,
+                    "sentence_id": sid,
+                    "target": g["target"].iloc[0],
+                    "n_annotators": len(g),
+                    "majority_share": float(share),
+                    "n_labels": g["label"].nunique(),
+                    "votes": dict(zip(g["annotator"], g["label"], strict=True)),
+                    "text": (texts or {}).get(sid),
+                }
+            )
     cols = ["field", "item", "sentence_id", "target", "n_annotators", "majority_share", "n_labels", "votes", "text"]
     out = pd.DataFrame(rows, columns=cols)
-    return out.sort_values(["majority_share", "n_labels", "n_annotators"], ascending=[True, False, False],
-                           kind="stable").reset_index(drop=True)
+    return out.sort_values(
+        ["majority_share", "n_labels", "n_annotators"], ascending=[True, False, False], kind="stable"
+    ).reset_index(drop=True)
 
 
 # --- per annotator ----------------------------------------------------------------------
+
+
+def _leave_one_out(v: pd.DataFrame) -> pd.DataFrame:
+    """Per vote: how many *other* annotators of the item gave the same label (``same``) and any
+    label (``pairs``), whether the others have a unique majority (``decided``) and it is this
+    vote's label (``hit``)."""
+    cols = ["annotator", "label", "same", "pairs", "decided", "hit"]
+    if not len(v):
+        return pd.DataFrame(columns=cols)
+    counts = pd.crosstab(v["item"], v["label"])
+    at, own = np.arange(len(v)), counts.columns.get_indexer(v["label"])
+    others = counts.to_numpy()[counts.index.get_indexer(v["item"])]
+    others[at, own] -= 1
+    same, top = others[at, own], others.max(axis=1)
+    decided = (others.sum(axis=1) > 0) & ((others == top[:, None]).sum(axis=1) == 1)
+    return pd.DataFrame(
+        {
+            "annotator": v["annotator"].to_numpy(),
+            "label": v["label"].to_numpy(),
+            "same": same,
+            "pairs": others.sum(axis=1),
+            "decided": decided,
+            "hit": decided & (same == top),
+        },
+        columns=cols,
+    )
 
 
 def annotator_stats(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
@@ -549,24 +635,17 @@ def annotator_stats(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     (seconds), skip_rate (share of cancelled annotations), note.
     """
     d = prepare(df, schema)
-    per_ann = d.drop_duplicates("annotation_id")
+    per_ann = d[~d["is_draft"]].drop_duplicates("annotation_id")
     rows = []
     fields = schema.categorical_fields
     for f in fields:
         v = votes(d, schema, f.name, prepared=True)
-        wide = v.pivot(index="item", columns="annotator", values="label")
+        per_vote = _leave_one_out(v)
         for ann in sorted(d["annotator"].dropna().unique()):
-            mine = wide[ann].dropna() if ann in wide.columns else pd.Series(dtype=object)
-            agree = pairs = agg_hit = agg_n = 0
-            for item, lab in mine.items():
-                others = wide.loc[item].drop(ann).dropna()
-                pairs += len(others)
-                agree += int((others == lab).sum())
-                if len(others):
-                    vc = others.value_counts()
-                    if len(vc) == 1 or vc.iloc[0] > vc.iloc[1]:
-                        agg_n += 1
-                        agg_hit += int(vc.index[0] == lab)
+            pv = per_vote[per_vote["annotator"] == ann]
+            mine = pv["label"]
+            agree, pairs = int(pv["same"].sum()), int(pv["pairs"].sum())
+            agg_hit, agg_n = int(pv["hit"].sum()), int(pv["decided"].sum())
             a = per_ann[per_ann["annotator"] == ann]
             lead = pd.to_numeric(a.loc[~a["was_cancelled"], "lead_time"], errors="coerce").dropna()
             note = None
@@ -574,18 +653,39 @@ def annotator_stats(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
                 note = f"no answers to '{f.name}'"
             elif not pairs:
                 note = "no item shared with another annotator"
-            rows.append({
-                "annotator": ann, "field": f.name, "n_answers": len(mine),
-                "agreement_with_others": agree / pairs if pairs else np.nan, "n_pairs": pairs,
-                "agreement_with_aggregate": agg_hit / agg_n if agg_n else np.nan, "n_aggregate_items": agg_n,
-                "label_distribution": {k: int(c) for k, c in mine.value_counts().sort_index().items()},
-                "n_annotations": len(a), "median_lead_time": float(lead.median()) if len(lead) else np.nan,
-                "skip_rate": float(a["was_cancelled"].mean()) if len(a) else np.nan, "note": note,
-            })
-    return pd.DataFrame(rows, columns=[
-        "annotator", "field", "n_answers", "agreement_with_others", "n_pairs", "agreement_with_aggregate",
-        "n_aggregate_items", "label_distribution", "n_annotations", "median_lead_time", "skip_rate", "note",
-    ])
+            rows.append(
+                {
+                    "annotator": ann,
+                    "field": f.name,
+                    "n_answers": len(mine),
+                    "agreement_with_others": agree / pairs if pairs else np.nan,
+                    "n_pairs": pairs,
+                    "agreement_with_aggregate": agg_hit / agg_n if agg_n else np.nan,
+                    "n_aggregate_items": agg_n,
+                    "label_distribution": {k: int(c) for k, c in mine.value_counts().sort_index().items()},
+                    "n_annotations": len(a),
+                    "median_lead_time": float(lead.median()) if len(lead) else np.nan,
+                    "skip_rate": float(a["was_cancelled"].mean()) if len(a) else np.nan,
+                    "note": note,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "annotator",
+            "field",
+            "n_answers",
+            "agreement_with_others",
+            "n_pairs",
+            "agreement_with_aggregate",
+            "n_aggregate_items",
+            "label_distribution",
+            "n_annotations",
+            "median_lead_time",
+            "skip_rate",
+            "note",
+        ],
+    )
 
 
 # --- display ----------------------------------------------------------------------------
@@ -644,14 +744,36 @@ def simulate_annotations(
                 continue
             given = int(rng.choice(k, p=np.asarray(cm, dtype=float)[truth[i]]))
             when = (t0 + pd.Timedelta(seconds=i * 60 + j)).isoformat()
-            rows.append({
-                "snapshot": "sim", "project": 1, "task_id": i, "sentence_id": sid, "doc_id": "sim", "target": None,
-                "item": sid, "annotation_id": i * 100 + j, "annotator": name, "annotator_id": j + 1,
-                "field": field, "type": "choices", "value": labels[given], "start": None, "end": None,
-                "span_text": None, "region_id": None, "lead_time": float(5 + rng.gamma(2.0, 3.0)),
-                "created_at": when, "updated_at": when, "was_cancelled": False, "ground_truth": False,
-                "is_draft": False, "model_version": None, "issue": None,
-            })
-    true = pd.Series([labels[t] for t in truth], index=pd.Index([f"s{i:04d}" for i in range(n_items)], name="item"),
-                     name="label")
+            rows.append(
+                {
+                    "snapshot": "sim",
+                    "project": 1,
+                    "task_id": i,
+                    "sentence_id": sid,
+                    "doc_id": "sim",
+                    "target": None,
+                    "item": sid,
+                    "annotation_id": i * 100 + j,
+                    "annotator": name,
+                    "annotator_id": j + 1,
+                    "field": field,
+                    "type": "choices",
+                    "value": labels[given],
+                    "start": None,
+                    "end": None,
+                    "span_text": None,
+                    "region_id": None,
+                    "lead_time": float(5 + rng.gamma(2.0, 3.0)),
+                    "created_at": when,
+                    "updated_at": when,
+                    "was_cancelled": False,
+                    "ground_truth": False,
+                    "is_draft": False,
+                    "model_version": None,
+                    "issue": None,
+                }
+            )
+    true = pd.Series(
+        [labels[t] for t in truth], index=pd.Index([f"s{i:04d}" for i in range(n_items)], name="item"), name="label"
+    )
     return pd.DataFrame(rows), true

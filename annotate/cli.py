@@ -223,7 +223,12 @@ def resolve_command(
     from annotate.resolve import resolve, write_gold
 
     df, sch = _annotations_and_schema(path, schema)
-    rv = _annotations_and_schema(review, schema)[0] if review is not None else None
+    if review is not None:
+        from annotate.review import load_review
+
+        rv = load_review(review)
+    else:
+        rv = None
     res = resolve(df, sch, method=method, on_tie=on_tie, review=rv)  # type: ignore[arg-type]
     conflicts = conflicts or output.with_name(output.stem + ".conflicts.jsonl")
     n, k = write_gold(res, output, conflicts)
@@ -250,6 +255,150 @@ def report_agreement(
     texts = {r["sentence_id"]: r.get("text") for _, r in read_jsonl(sentences)} if sentences else None
     write_report(agreement_report(df, sch, texts=texts), output)
     _echo(f"wrote {output}")
+
+
+# --- adjudication ------------------------------------------------------------------------
+
+review_app = _app("Adjudicate conflicts in a separate Label Studio review project.")
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("push")
+def review_push_command(
+    path: _AnnotationsArg,
+    project: Annotated[str | None, typer.Option(help="Source project title [default: from the table].")] = None,
+    review_project: Annotated[str | None, typer.Option(help="[default: '<project> (review)'].")] = None,
+    method: Annotated[str, typer.Option("--method", help="majority or dawid-skene.")] = "majority",
+    schema: _SchemaOpt = None,
+    url: _Url = None,
+    token: _Token = None,
+    data_dir: _DataDir = None,
+) -> None:
+    """Send conflicting items to a review project, each annotator's answer shown as a prediction."""
+    from annotate.review import review_push
+    from annotate.studio.client import connect
+
+    df, sch = _annotations_and_schema(path, schema)
+    studio = connect(url, token, data_dir=data_dir)
+    _echo(str(review_push(studio, df, sch, project=project, review_project=review_project, method=method)))
+
+
+@review_app.command("pull")
+def review_pull_command(
+    project: Annotated[str, typer.Option(help="Review project title, e.g. 'claims_stance (review)'.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for snapshots.")] = Path("annotations"),
+    schema: _SchemaOpt = None,
+    url: _Url = None,
+    token: _Token = None,
+    data_dir: _DataDir = None,
+) -> None:
+    """Snapshot the review project; write its answers as ground truth for `annotate resolve --review`."""
+    from annotate.review import review_pull
+    from annotate.schema import Schema
+    from annotate.studio.client import connect
+
+    parsed = Schema.from_file(schema) if schema else None
+    _echo(str(review_pull(connect(url, token, data_dir=data_dir), project, output, schema=parsed)))
+
+
+# --- models: train, predict, suggest ---------------------------------------------------
+
+_ModelArg = Annotated[Path, typer.Argument(help="Model folder written by `annotate train -o`.")]
+_SentencesArg = Annotated[Path, typer.Argument(help="Sentences JSONL written by `annotate ingest`.")]
+
+
+def _schema(path: Path | None) -> Any:
+    from annotate.schema import Schema, default_schema_path
+
+    return Schema.from_file(path or default_schema_path())
+
+
+@app.command("train")
+def train_command(
+    labels: Annotated[Path, typer.Argument(help="Labels: CSV/TSV/JSONL (text, label[, target, field]) or gold.jsonl.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model folder to write (models/NAME).")],
+    schema: _SchemaOpt = None,
+    sentences: Annotated[
+        Path | None, typer.Option("--sentences", help="sentences.jsonl, to join text to gold rows by sentence_id.")
+    ] = None,
+    field: Annotated[str | None, typer.Option("--field", help="Field of rows that name none.")] = None,
+    n_splits: Annotated[int, typer.Option("--n-splits", help="Folds of the grouped cross-validation.")] = 5,
+    min_per_class: Annotated[int, typer.Option("--min-per-class", help="Fewest labels a class may have.")] = 5,
+    on_rare_class: Annotated[str, typer.Option("--on-rare-class", help="error or drop.")] = "error",
+    learning_curve: Annotated[bool, typer.Option(help="Also score on 25/50/75% of each fold.")] = True,
+) -> None:
+    """Train one calibrated model per schema field, with document-grouped CV, report and model card."""
+    from annotate.models.train import summary_lines, train_file
+
+    card = train_file(
+        labels,
+        _schema(schema),
+        output,
+        sentences=sentences,
+        field=field,
+        n_splits=n_splits,
+        min_per_class=min_per_class,
+        on_rare_class=on_rare_class,
+        learning_curve=learning_curve,
+    )
+    for line in summary_lines(card, output):
+        _echo(line)
+
+
+@app.command("predict")
+def predict_command(
+    model: _ModelArg,
+    sentences: _SentencesArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Predictions JSONL to write.")] = Path(
+        "predictions.jsonl"
+    ),
+    schema: _SchemaOpt = None,
+    targets: Annotated[str, typer.Option("--targets", help="Stance targets: concerned (keywords) or all.")] = (
+        "concerned"
+    ),
+) -> None:
+    """Pre-annotations for `annotate push --predictions`: value, calibrated score, model_version."""
+    from annotate.models.predict import predict_file
+
+    s = predict_file(model, sentences, output, _schema(schema), targets=targets)
+    by = ", ".join(f"{k}: {v}" for k, v in s["by_field"].items())
+    _echo(f"wrote {s['predictions']} predictions ({by}) for {s['sentences']} sentences to {output}")
+    _echo(f"model_version {s['model_version']}")
+
+
+@app.command("suggest")
+def suggest_command(
+    model: _ModelArg,
+    sentences: _SentencesArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Suggestions JSONL to write.")] = Path(
+        "suggestions.jsonl"
+    ),
+    k: Annotated[int, typer.Option("-k", help="How many to suggest.")] = 50,
+    method: Annotated[str, typer.Option("--method", help="entropy, margin or least-confidence.")] = "entropy",
+    diversity: Annotated[
+        float | None, typer.Option("--diversity", help="Skip sentences this TF-IDF-similar to one picked (0-1).")
+    ] = None,
+    field: Annotated[str | None, typer.Option("--field", help="Field whose model scores [default: claim].")] = None,
+    exclude: Annotated[
+        Path | None, typer.Option("--exclude", help="Labels table or gold.jsonl: its sentence_ids are left out.")
+    ] = None,
+    schema: _SchemaOpt = None,
+) -> None:
+    """Rank unlabelled sentences by model uncertainty (most informative first) and write the top k."""
+    from annotate.suggest import suggest_file
+
+    s = suggest_file(
+        model,
+        sentences,
+        output,
+        _schema(schema),
+        exclude_path=exclude,
+        k=k,
+        method=method,
+        diversity=diversity,
+        field=field,
+    )
+    _echo(f"wrote {s['written']} suggestions (of {s['candidates']} candidates, by {method}) to {output}")
 
 
 def _is_tty() -> bool:

@@ -26,6 +26,7 @@ from annotate.agreement import (
     annotator_stats,
     coincidences,
     disagreements,
+    label_order,
     pairwise_matrix,
     prepare,
     votes,
@@ -82,7 +83,9 @@ def heatmap_png(table: pd.DataFrame, field: str, metric: str = "cohen_kappa") ->
     size = 1.2 + 0.75 * len(m)
     fig, ax = plt.subplots(figsize=(size + 1.2, size))
     cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#d9d9d9")
-    im = ax.imshow(np.ma.masked_invalid(m.to_numpy(float)), cmap=cmap, vmin=-1, vmax=1)
+    values = m.to_numpy(float, copy=True)
+    np.fill_diagonal(values, np.nan)  # self-agreement is not informative; grey like n/a cells
+    im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=-1, vmax=1)
     names = [_short(x) for x in m.index]
     ax.set_xticks(range(len(m)), names, rotation=45, ha="right")
     ax.set_yticks(range(len(m)), names)
@@ -137,7 +140,7 @@ def _distribution_png(v: pd.DataFrame, labels: list[str], field: str) -> bytes |
         left += share[lab].to_numpy()
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of the annotator's answers")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(share) < 4 else -0.15), ncol=3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title(f"{field}: label distribution per annotator", fontsize=10)
     return _png(fig)
 
@@ -199,10 +202,20 @@ def agreement_report(
     for r in field_rows.itertuples(index=False):
         ci = f"[{_num(r.ci_low)}, {_num(r.ci_high)}]" if not np.isnan(r.ci_low) else ""
         cls = ' class="na"' if np.isnan(r.value) else ""
-        rows.append([html.escape(r.field), html.escape(r.metric), f"<span{cls}>{_num(r.value)}</span>", ci,
-                     str(r.n_items), str(r.n_annotators), f'<span class="note">{_esc(r.note)}</span>'])
-    parts.append("<h2>Per field</h2>" + _table(
-        ["field", "metric", "value", "95% CI", "items", "annotators", "note"], rows))
+        rows.append(
+            [
+                html.escape(r.field),
+                html.escape(r.metric),
+                f"<span{cls}>{_num(r.value)}</span>",
+                ci,
+                str(r.n_items),
+                str(r.n_annotators),
+                f'<span class="note">{_esc(r.note)}</span>',
+            ]
+        )
+    parts.append(
+        "<h2>Per field</h2>" + _table(["field", "metric", "value", "95% CI", "items", "annotators", "note"], rows)
+    )
 
     for f in schema.categorical_fields:
         v = votes(d, schema, f.name, prepared=True)
@@ -212,7 +225,7 @@ def agreement_report(
         if hm:
             imgs.append(_img(hm, f"{f.name} kappa heat map"))
         if len(v):
-            labels = sorted(set(f.values) | set(v["label"])) if f.values else sorted(set(v["label"]))
+            labels = label_order(f, v["label"])
             cm = _confusion_png(coincidences(d, schema, f.name), f.name)
             if cm:
                 imgs.append(_img(cm, f"{f.name} confusion matrix"))
@@ -224,35 +237,93 @@ def agreement_report(
         parts.append("".join(imgs))
         pair = table[(table["field"] == f.name) & table["annotator_a"].notna()]
         if len(pair):
-            parts.append("<h3>Annotator pairs</h3>" + _table(
-                ["annotator A", "annotator B", "Cohen's kappa", "items", "note"],
-                [[_esc(r.annotator_a), _esc(r.annotator_b), _num(r.value), str(r.n_items),
-                  f'<span class="note">{_esc(r.note)}</span>'] for r in pair.itertuples(index=False)]))
+            parts.append(
+                "<h3>Annotator pairs</h3>"
+                + _table(
+                    ["annotator A", "annotator B", "Cohen's kappa", "items", "note"],
+                    [
+                        [
+                            _esc(r.annotator_a),
+                            _esc(r.annotator_b),
+                            _num(r.value),
+                            str(r.n_items),
+                            f'<span class="note">{_esc(r.note)}</span>',
+                        ]
+                        for r in pair.itertuples(index=False)
+                    ],
+                )
+            )
         worst = dis[(dis["field"] == f.name) & (dis["n_labels"] > 1)].head(top)
         if len(worst):
-            parts.append(f"<h3>Most disagreement (top {len(worst)})</h3>" + _table(
-                ["item", "text", "answers", "majority share"],
-                [[_esc(r.item), _esc(r.text) or "<span class='na'>(text not given)</span>",
-                  "<br>".join(f"{_esc(_short(a))}: {_esc(lab)}" for a, lab in r.votes.items()),
-                  _num(r.majority_share)] for r in worst.itertuples(index=False)]))
+            parts.append(
+                f"<h3>Most disagreement (top {len(worst)})</h3>"
+                + _table(
+                    ["item", "text", "answers", "majority share"],
+                    [
+                        [
+                            _esc(r.item),
+                            _esc(r.text) or "<span class='na'>(text not given)</span>",
+                            "<br>".join(f"{_esc(_short(a))}: {_esc(lab)}" for a, lab in r.votes.items()),
+                            _num(r.majority_share),
+                        ]
+                        for r in worst.itertuples(index=False)
+                    ],
+                )
+            )
         else:
             parts.append("<p class='note'>No item with disagreement.</p>")
 
     spans = table[table["metric"].str.startswith("span_f1")]
     if len(spans):
-        parts.append("<h2>Spans</h2>" + _table(
-            ["field", "metric", "annotator A", "annotator B", "F1", "sentences", "note"],
-            [[_esc(r.field), _esc(r.metric), _esc(r.annotator_a), _esc(r.annotator_b), _num(r.value),
-              str(r.n_items), f'<span class="note">{_esc(r.note)}</span>'] for r in spans.itertuples(index=False)]))
+        parts.append(
+            "<h2>Spans</h2>"
+            + _table(
+                ["field", "metric", "annotator A", "annotator B", "F1", "sentences", "note"],
+                [
+                    [
+                        _esc(r.field),
+                        _esc(r.metric),
+                        _esc(r.annotator_a),
+                        _esc(r.annotator_b),
+                        _num(r.value),
+                        str(r.n_items),
+                        f'<span class="note">{_esc(r.note)}</span>',
+                    ]
+                    for r in spans.itertuples(index=False)
+                ],
+            )
+        )
     if len(stats):
-        parts.append("<h2>Annotators</h2>" + _table(
-            ["annotator", "field", "answers", "agreement with others", "agreement with aggregate",
-             "labels", "median lead time (s)", "skip rate", "note"],
-            [[_esc(r.annotator), _esc(r.field), str(r.n_answers), _num(r.agreement_with_others),
-              _num(r.agreement_with_aggregate),
-              ", ".join(f"{_esc(k)}: {c}" for k, c in r.label_distribution.items()),
-              "n/a" if np.isnan(r.median_lead_time) else f"{r.median_lead_time:.1f}", _num(r.skip_rate),
-              f'<span class="note">{_esc(r.note)}</span>'] for r in stats.itertuples(index=False)]))
+        parts.append(
+            "<h2>Annotators</h2>"
+            + _table(
+                [
+                    "annotator",
+                    "field",
+                    "answers",
+                    "agreement with others",
+                    "agreement with aggregate",
+                    "labels",
+                    "median lead time (s)",
+                    "skip rate",
+                    "note",
+                ],
+                [
+                    [
+                        _esc(r.annotator),
+                        _esc(r.field),
+                        str(r.n_answers),
+                        _num(r.agreement_with_others),
+                        _num(r.agreement_with_aggregate),
+                        ", ".join(f"{_esc(k)}: {c}" for k, c in r.label_distribution.items()),
+                        "n/a" if np.isnan(r.median_lead_time) else f"{r.median_lead_time:.1f}",
+                        _num(r.skip_rate),
+                        f'<span class="note">{_esc(r.note)}</span>',
+                    ]
+                    for r in stats.itertuples(index=False)
+                ],
+            )
+        )
     parts.append("</body></html>")
     return HTMLReport("\n".join(parts))
 

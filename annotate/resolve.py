@@ -38,7 +38,15 @@ __all__ = ["Resolution", "GOLD_COLUMNS", "CONFLICT_COLUMNS", "METHODS", "resolve
 
 GOLD_COLUMNS = ["item", "sentence_id", "target", "field", "label", "confidence", "n_annotators", "method", "votes"]
 CONFLICT_COLUMNS = [
-    "item", "sentence_id", "target", "field", "reason", "candidates", "n_annotators", "votes", "detail",
+    "item",
+    "sentence_id",
+    "target",
+    "field",
+    "reason",
+    "candidates",
+    "n_annotators",
+    "votes",
+    "detail",
 ]
 METHODS = ("majority", "dawid-skene")
 _TIE_TOL = 1e-9
@@ -161,8 +169,14 @@ def resolve(
             sid, tgt = meta[item]
             g = by_item.get(item)
             vote_map = dict(zip(g["annotator"], g["label"], strict=True)) if g is not None else {}
-            base = {"item": item, "sentence_id": sid, "target": tgt, "field": f.name,
-                    "n_annotators": len(vote_map), "votes": vote_map}
+            base = {
+                "item": item,
+                "sentence_id": sid,
+                "target": tgt,
+                "field": f.name,
+                "n_annotators": len(vote_map),
+                "votes": vote_map,
+            }
             if item in rv:
                 row = {**base, "label": rv[item], "confidence": 1.0, "method": "review"}
             elif item in gt:
@@ -170,16 +184,28 @@ def resolve(
             else:
                 labels, conf = agg[item]
                 if len(labels) > 1:
-                    conflict_rows.append({**base, "reason": "tie", "candidates": labels,
-                                          "detail": f"{method} tie between {' / '.join(labels)}"})
+                    conflict_rows.append(
+                        {
+                            **base,
+                            "reason": "tie",
+                            "candidates": labels,
+                            "detail": f"{method} tie between {' / '.join(labels)}",
+                        }
+                    )
                     continue
                 row = {**base, "label": labels[0], "confidence": conf, "method": method}
             cond = f.condition
             if cond is not None and cond.tag in gold_by_sentence.get(sid, {}):
                 cond_label = gold_by_sentence[sid][cond.tag]
                 if not cond.allows([cond_label]):
-                    conflict_rows.append({**base, "reason": "hidden", "candidates": [row["label"]],
-                                          "detail": f"gold {cond.tag} is '{cond_label}', which hides {f.name}"})
+                    conflict_rows.append(
+                        {
+                            **base,
+                            "reason": "hidden",
+                            "candidates": [row["label"]],
+                            "detail": f"gold {cond.tag} is '{cond_label}', which hides {f.name}",
+                        }
+                    )
                     continue
             gold_rows.append(row)
             gold_by_sentence.setdefault(sid, {})[f.name] = row["label"]

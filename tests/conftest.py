@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.studio_server import studio  # noqa: F401
+from tests.browser import browser, screenshots  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

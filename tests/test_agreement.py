@@ -56,8 +56,17 @@ def frame(data: dict[str, list], field: str = "code") -> pd.DataFrame:
 
 def row(sid, who, field, value, aid, target=None, when="2026-01-01T00:00:00Z", **kw):
     item = f"{sid}@{target}" if field == "stance" else sid
-    return {"item": item, "sentence_id": sid, "target": target, "annotator": who, "annotation_id": aid,
-            "field": field, "value": value, "updated_at": when, **kw}
+    return {
+        "item": item,
+        "sentence_id": sid,
+        "target": target,
+        "annotator": who,
+        "annotation_id": aid,
+        "field": field,
+        "value": value,
+        "updated_at": when,
+        **kw,
+    }
 
 
 def metric(table: pd.DataFrame, name: str, field: str | None = None) -> pd.Series:
@@ -119,8 +128,10 @@ def test_fleiss_kappa_and_observed_agreement_worked_example(codes):
     rows = []
     for s, counts in enumerate(FLEISS_TABLE):
         labels = [str(c + 1) for c, n in enumerate(counts) for _ in range(n)]
-        rows += [{"item": f"s{s}", "sentence_id": f"s{s}", "annotator": f"r{r}", "field": "code", "value": lab}
-                 for r, lab in enumerate(labels)]
+        rows += [
+            {"item": f"s{s}", "sentence_id": f"s{s}", "annotator": f"r{r}", "field": "code", "value": lab}
+            for r, lab in enumerate(labels)
+        ]
     table = agreement(pd.DataFrame(rows), codes, n_boot=50)
     fleiss = metric(table, "fleiss_kappa")
     assert round(fleiss.value, 3) == 0.210
@@ -154,15 +165,21 @@ def test_span_agreement_from_the_table(schema):
     def spans(sid, who, aid, start, end, label):
         return row(sid, who, "spans", label, aid, start=start, end=end)
 
-    df = pd.DataFrame([
-        spans("s1", "a", 1, 0, 10, "Claim"), spans("s1", "a", 1, 20, 30, "Speaker"),
-        spans("s1", "b", 2, 0, 10, "Claim"), spans("s1", "b", 2, 22, 30, "Speaker"),
-        spans("s1", "b", 2, 40, 50, "Claim"),
-        row("s1", "a", "claim_type", "Opinion", 1), row("s1", "b", "claim_type", "Opinion", 2),
-        # c submitted s2 without spans, a marked one: a vote for "no spans", F1 0 on that sentence
-        row("s2", "a", "claim_type", "Opinion", 3), spans("s2", "a", 3, 0, 5, "Claim"),
-        row("s2", "c", "claim_type", "Opinion", 4),
-    ])
+    df = pd.DataFrame(
+        [
+            spans("s1", "a", 1, 0, 10, "Claim"),
+            spans("s1", "a", 1, 20, 30, "Speaker"),
+            spans("s1", "b", 2, 0, 10, "Claim"),
+            spans("s1", "b", 2, 22, 30, "Speaker"),
+            spans("s1", "b", 2, 40, 50, "Claim"),
+            row("s1", "a", "claim_type", "Opinion", 1),
+            row("s1", "b", "claim_type", "Opinion", 2),
+            # c submitted s2 without spans, a marked one: a vote for "no spans", F1 0 on that sentence
+            row("s2", "a", "claim_type", "Opinion", 3),
+            spans("s2", "a", 3, 0, 5, "Claim"),
+            row("s2", "c", "claim_type", "Opinion", 4),
+        ]
+    )
     table = agreement(df, schema, field="spans")
     by = {(r.metric, r.annotator_a, r.annotator_b): r for r in table.itertuples()}
     assert by["span_f1_exact", "a", "b"].value == pytest.approx(2 / 5)
@@ -177,11 +194,15 @@ def test_span_agreement_from_the_table(schema):
 
 def test_stance_counts_only_when_the_same_annotations_claim_type_allows_it(schema):
     t = "foreign-intervention-venezuela"
-    df = pd.DataFrame([
-        row("s1", "a", "claim_type", "Opinion", 1, t), row("s1", "a", "stance", "Favor", 1, t),
-        # b said "Not a claim": the stance answer left from before is hidden in the UI, not a vote
-        row("s1", "b", "claim_type", "Not a claim", 2, t), row("s1", "b", "stance", "Against", 2, t),
-    ])
+    df = pd.DataFrame(
+        [
+            row("s1", "a", "claim_type", "Opinion", 1, t),
+            row("s1", "a", "stance", "Favor", 1, t),
+            # b said "Not a claim": the stance answer left from before is hidden in the UI, not a vote
+            row("s1", "b", "claim_type", "Not a claim", 2, t),
+            row("s1", "b", "stance", "Against", 2, t),
+        ]
+    )
     v = votes(df, schema, "stance")
     assert list(v["annotator"]) == ["a"]
     assert v.attrs["hidden"] == 1
@@ -193,25 +214,29 @@ def test_stance_counts_only_when_the_same_annotations_claim_type_allows_it(schem
 
 def test_latest_answer_per_annotator_and_item(schema):
     # the same annotator answers claim_type of s1 in two tasks (two targets): the later one counts
-    df = pd.DataFrame([
-        row("s1", "a", "claim_type", "Opinion", 1, "t1", when="2026-01-01T10:00:00Z"),
-        row("s1", "a", "claim_type", "Not a claim", 2, "t2", when="2026-01-01T11:00:00Z"),
-        row("s1", "b", "claim_type", "Not a claim", 3, "t1"),
-    ])
+    df = pd.DataFrame(
+        [
+            row("s1", "a", "claim_type", "Opinion", 1, "t1", when="2026-01-01T10:00:00Z"),
+            row("s1", "a", "claim_type", "Not a claim", 2, "t2", when="2026-01-01T11:00:00Z"),
+            row("s1", "b", "claim_type", "Not a claim", 3, "t1"),
+        ]
+    )
     v = votes(df, schema, "claim_type")
     assert dict(zip(v["annotator"], v["label"], strict=True)) == {"a": "Not a claim", "b": "Not a claim"}
     assert v.attrs["superseded"] == 1
 
 
 def test_cancelled_draft_and_flagged_rows_are_not_votes_but_are_counted(schema):
-    df = pd.DataFrame([
-        row("s1", "a", "claim_type", "Opinion", 1, lead_time=4.0),
-        row("s1", "b", "claim_type", "Opinion", 2, lead_time=6.0),
-        row("s2", "a", "claim_type", "Opinion", 3, lead_time=8.0),
-        row("s2", "b", None, None, 4, was_cancelled=True, lead_time=1.0),
-        row("s3", "b", "claim_type", "Opinion", 5, is_draft=True),
-        row("s4", "b", "claim_type", "Maybe", 6, issue="unknown choice"),
-    ])
+    df = pd.DataFrame(
+        [
+            row("s1", "a", "claim_type", "Opinion", 1, lead_time=4.0),
+            row("s1", "b", "claim_type", "Opinion", 2, lead_time=6.0),
+            row("s2", "a", "claim_type", "Opinion", 3, lead_time=8.0),
+            row("s2", "b", None, None, 4, was_cancelled=True, lead_time=1.0),
+            row("s3", "b", "claim_type", "Opinion", 5, is_draft=True),
+            row("s4", "b", "claim_type", "Maybe", 6, issue="unknown choice"),
+        ]
+    )
     assert len(votes(df, schema, "claim_type")) == 3
     stats = annotator_stats(df, schema).set_index(["annotator", "field"])
     b = stats.loc[("b", "claim_type")]
@@ -313,10 +338,14 @@ def tables(monkeypatch):
 
 
 def test_cli_agree(cli, tables, tmp_path, schema_path):
-    df = pd.DataFrame([
-        row("s1", "a", "claim_type", "Opinion", 1), row("s1", "b", "claim_type", "Opinion", 2),
-        row("s2", "a", "claim_type", "Opinion", 3), row("s2", "b", "claim_type", "Not a claim", 4),
-    ])
+    df = pd.DataFrame(
+        [
+            row("s1", "a", "claim_type", "Opinion", 1),
+            row("s1", "b", "claim_type", "Opinion", 2),
+            row("s2", "a", "claim_type", "Opinion", 3),
+            row("s2", "b", "claim_type", "Not a claim", 4),
+        ]
+    )
     tables["ann"] = df
     code, out, err = cli("agree", "ann", "--field", "claim_type", "--schema", schema_path)
     assert code == 0, err
@@ -328,11 +357,17 @@ def test_cli_agree(cli, tables, tmp_path, schema_path):
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        (pd.DataFrame(), "error: the annotations table is empty: no annotations, so no agreement or gold label "
-                         "can be computed. pull annotations first (annotate pull) or check the path."),
-        (frame({"A": ["1"]}), "error: the annotations table is from another schema: its fields (code) are not "
-                             "fields of {schema} (spans, claim_type, stance, note); nothing can be computed. give "
-                             "the schema the annotations were made with (--schema)."),
+        (
+            pd.DataFrame(),
+            "error: the annotations table is empty: no annotations, so no agreement or gold label "
+            "can be computed. pull annotations first (annotate pull) or check the path.",
+        ),
+        (
+            frame({"A": ["1"]}),
+            "error: the annotations table is from another schema: its fields (code) are not "
+            "fields of {schema} (spans, claim_type, stance, note); nothing can be computed. give "
+            "the schema the annotations were made with (--schema).",
+        ),
     ],
 )
 def test_cli_agree_bad_input(cli, tables, schema_path, table, message):

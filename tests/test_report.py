@@ -31,8 +31,9 @@ def example() -> pd.DataFrame:
     labels = ["Check-worthy factual claim", "Other factual claim", "Opinion", "Not a claim"]
     good = np.full((4, 4), 0.1 / 3) + np.eye(4) * (0.9 - 0.1 / 3)
     careless = np.full((4, 4), 0.25)
-    df, _ = simulate_annotations(30, {"ana@desk.org": good, "ben@desk.org": good, "cy@desk.org": careless},
-                                 labels, seed=2)
+    df, _ = simulate_annotations(
+        30, {"ana@desk.org": good, "ben@desk.org": good, "cy@desk.org": careless}, labels, seed=2
+    )
     return df
 
 
@@ -45,8 +46,13 @@ def test_report_is_self_contained_html_with_every_section(example, schema):
     page = agreement_report(example, schema, texts=texts, n_boot=100)
     assert isinstance(page, HTMLReport) and page._repr_html_() == str(page)
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    for heading in ("<h2>Per field</h2>", "<h2>claim_type</h2>", "<h3>Annotator pairs</h3>",
-                    "<h3>Most disagreement (top 10)</h3>", "<h2>Annotators</h2>"):
+    for heading in (
+        "<h2>Per field</h2>",
+        "<h2>claim_type</h2>",
+        "<h3>Annotator pairs</h3>",
+        "<h3>Most disagreement (top 10)</h3>",
+        "<h2>Annotators</h2>",
+    ):
         assert heading in page
     imgs = images(page)
     assert len(imgs) == 3 and all(i.startswith(PNG) for i in imgs)  # heat map, confusion, distribution
@@ -58,8 +64,9 @@ def test_report_is_self_contained_html_with_every_section(example, schema):
 
 
 def test_report_for_one_annotator_says_what_cannot_be_computed(schema):
-    df = pd.DataFrame([{"item": "s1", "sentence_id": "s1", "annotator": "a", "field": "claim_type",
-                        "value": "Opinion"}])
+    df = pd.DataFrame(
+        [{"item": "s1", "sentence_id": "s1", "annotator": "a", "field": "claim_type", "value": "Opinion"}]
+    )
     page = agreement_report(df, schema, n_boot=10)
     assert "only one annotator (a) answered &#x27;claim_type&#x27;" in page
     assert "no heat map: fewer than two annotators answered." in page
@@ -86,8 +93,7 @@ def test_cli_report_agreement(cli, monkeypatch, example, schema_path, tmp_path):
     sentences = tmp_path / "sentences.jsonl"
     sentences.write_text('{"sentence_id": "s0001", "text": "The budget doubled."}\n')
     out = tmp_path / "report.html"
-    code, stdout, err = cli("report", "agreement", "ann", "-o", out, "--sentences", sentences,
-                            "--schema", schema_path)
+    code, stdout, err = cli("report", "agreement", "ann", "-o", out, "--sentences", sentences, "--schema", schema_path)
     assert code == 0, err
     assert stdout.strip() == f"wrote {out}"
     assert "<h2>claim_type</h2>" in out.read_text()

@@ -35,8 +35,17 @@ def abc() -> Schema:
 
 def row(sid, who, field, value, aid, target=None, when="2026-01-01T00:00:00Z", **kw):
     item = f"{sid}@{target}" if field == "stance" else sid
-    return {"item": item, "sentence_id": sid, "target": target, "annotator": who, "annotation_id": aid,
-            "field": field, "value": value, "updated_at": when, **kw}
+    return {
+        "item": item,
+        "sentence_id": sid,
+        "target": target,
+        "annotator": who,
+        "annotation_id": aid,
+        "field": field,
+        "value": value,
+        "updated_at": when,
+        **kw,
+    }
 
 
 def claims(*answers: tuple[str, str, str]) -> pd.DataFrame:
@@ -49,9 +58,14 @@ def gold_of(gold: pd.DataFrame) -> dict[tuple[str, str], tuple[str, str]]:
 
 
 def test_majority_and_ties_are_conflicts(schema):
-    df = claims(("s1", "a", "Opinion"), ("s1", "b", "Opinion"), ("s1", "c", "Not a claim"),
-                ("s2", "a", "Opinion"), ("s2", "b", "Not a claim"),
-                ("s3", "a", "Other factual claim"))
+    df = claims(
+        ("s1", "a", "Opinion"),
+        ("s1", "b", "Opinion"),
+        ("s1", "c", "Not a claim"),
+        ("s2", "a", "Opinion"),
+        ("s2", "b", "Not a claim"),
+        ("s3", "a", "Other factual claim"),
+    )
     gold, conflicts = resolve(df, schema)
     assert list(gold.columns) == GOLD_COLUMNS and list(conflicts.columns) == CONFLICT_COLUMNS
     g = gold.set_index("item")
@@ -59,7 +73,10 @@ def test_majority_and_ties_are_conflicts(schema):
     assert g.loc["s1", "n_annotators"] == 3 and g.loc["s1", "method"] == "majority"
     assert g.loc["s1", "votes"] == {"a": "Opinion", "b": "Opinion", "c": "Not a claim"}
     assert (g.loc["s3", "label"], g.loc["s3", "n_annotators"], g.loc["s3", "confidence"]) == (
-        "Other factual claim", 1, 1.0)
+        "Other factual claim",
+        1,
+        1.0,
+    )
     assert "s2" not in g.index  # never broken silently
     (c,) = conflicts.itertuples()
     assert (c.item, c.field, c.reason, c.candidates) == ("s2", "claim_type", "tie", ["Not a claim", "Opinion"])
@@ -101,13 +118,18 @@ def test_ground_truth_overrides_and_review_overrides_ground_truth(schema):
     df.loc[3, "ground_truth"] = True
     df.loc[3, "value"] = "Not a claim"  # b's answer on s2 is the ground truth
     gold, _ = resolve(df, schema)
-    assert gold_of(gold) == {("s1", "claim_type"): ("Opinion", "majority"),
-                             ("s2", "claim_type"): ("Not a claim", "ground_truth")}
+    assert gold_of(gold) == {
+        ("s1", "claim_type"): ("Opinion", "majority"),
+        ("s2", "claim_type"): ("Not a claim", "ground_truth"),
+    }
     review = pd.DataFrame([row("s1", "rev", "claim_type", "Check-worthy factual claim", 99, ground_truth=True)])
     gold, _ = resolve(df, schema, review=review)
     g = gold.set_index("item")
     assert (g.loc["s1", "label"], g.loc["s1", "method"], g.loc["s1", "confidence"]) == (
-        "Check-worthy factual claim", "review", 1.0)
+        "Check-worthy factual claim",
+        "review",
+        1.0,
+    )
     assert g.loc["s1", "votes"] == {"a": "Opinion", "b": "Opinion"}  # the originals are kept as they were
     assert g.loc["s2", "method"] == "ground_truth"
 
@@ -122,13 +144,18 @@ def test_review_resolves_a_conflict_and_must_be_ground_truth(schema):
 
 
 def test_stance_counts_only_where_claim_type_allows_it(schema):
-    df = pd.DataFrame([
-        row("s1", "a", "claim_type", "Opinion", 1, T), row("s1", "a", "stance", "Favor", 1, T),
-        row("s1", "b", "claim_type", "Opinion", 2, T), row("s1", "b", "stance", "Favor", 2, T),
-        # c said "Not a claim": c's stale stance answer is hidden and must not make a tie
-        row("s1", "c", "claim_type", "Not a claim", 3, T), row("s1", "c", "stance", "Against", 3, T),
-        row("s1", "c", "stance", "Against", 3, T),
-    ])
+    df = pd.DataFrame(
+        [
+            row("s1", "a", "claim_type", "Opinion", 1, T),
+            row("s1", "a", "stance", "Favor", 1, T),
+            row("s1", "b", "claim_type", "Opinion", 2, T),
+            row("s1", "b", "stance", "Favor", 2, T),
+            # c said "Not a claim": c's stale stance answer is hidden and must not make a tie
+            row("s1", "c", "claim_type", "Not a claim", 3, T),
+            row("s1", "c", "stance", "Against", 3, T),
+            row("s1", "c", "stance", "Against", 3, T),
+        ]
+    )
     gold, conflicts = resolve(df, schema)
     g = gold.set_index("item")
     assert g.loc[f"s1@{T}", "label"] == "Favor" and g.loc[f"s1@{T}", "confidence"] == 1.0
@@ -137,13 +164,17 @@ def test_stance_counts_only_where_claim_type_allows_it(schema):
 
 
 def test_stance_hidden_by_the_gold_claim_type_goes_to_conflicts(schema):
-    df = pd.DataFrame([
-        row("s1", "a", "claim_type", "Not a claim", 1, T),
-        row("s1", "b", "claim_type", "Not a claim", 2, T),
-        row("s1", "c", "claim_type", "Opinion", 3, T), row("s1", "c", "stance", "Favor", 3, T),
-    ])
+    df = pd.DataFrame(
+        [
+            row("s1", "a", "claim_type", "Not a claim", 1, T),
+            row("s1", "b", "claim_type", "Not a claim", 2, T),
+            row("s1", "c", "claim_type", "Opinion", 3, T),
+            row("s1", "c", "stance", "Favor", 3, T),
+        ]
+    )
     gold, conflicts = resolve(df, schema)
     assert gold_of(gold) == {("s1", "claim_type"): ("Not a claim", "majority")}
+    assert gold["target"].tolist() == [None]  # claim_type is per sentence, whichever task it came from
     (c,) = conflicts.itertuples()
     assert (c.item, c.field, c.reason, c.candidates) == (f"s1@{T}", "stance", "hidden", ["Favor"])
     assert c.detail == "gold claim_type is 'Not a claim', which hides stance"
@@ -154,8 +185,17 @@ def test_write_gold_jsonl(schema, tmp_path):
     n, k = write_gold(resolve(df, schema), tmp_path / "gold.jsonl")
     assert (n, k) == (1, 1)
     (g,) = [json.loads(x) for x in (tmp_path / "gold.jsonl").read_text().splitlines()]
-    assert g == {"item": "s1", "sentence_id": "s1", "target": None, "field": "claim_type", "label": "Opinion",
-                 "confidence": 1.0, "n_annotators": 2, "method": "majority", "votes": {"a": "Opinion", "b": "Opinion"}}
+    assert g == {
+        "item": "s1",
+        "sentence_id": "s1",
+        "target": None,
+        "field": "claim_type",
+        "label": "Opinion",
+        "confidence": 1.0,
+        "n_annotators": 2,
+        "method": "majority",
+        "votes": {"a": "Opinion", "b": "Opinion"},
+    }
     (c,) = [json.loads(x) for x in (tmp_path / "gold.conflicts.jsonl").read_text().splitlines()]
     assert c["reason"] == "tie" and c["candidates"] == ["Not a claim", "Opinion"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gold.conflicts.jsonl", "gold.jsonl"]  # no temp files
@@ -180,14 +220,17 @@ def tables(monkeypatch):
 
 
 def test_cli_resolve(cli, tables, tmp_path, schema_path):
-    tables["ann"] = claims(("s1", "a", "Opinion"), ("s1", "b", "Opinion"),
-                           ("s2", "a", "Opinion"), ("s2", "b", "Not a claim"))
+    tables["ann"] = claims(
+        ("s1", "a", "Opinion"), ("s1", "b", "Opinion"), ("s2", "a", "Opinion"), ("s2", "b", "Not a claim")
+    )
     tables["rev"] = pd.DataFrame([row("s2", "rev", "claim_type", "Opinion", 9, ground_truth=True)])
     out = tmp_path / "gold.jsonl"
     code, stdout, err = cli("resolve", "ann", "-o", out, "--schema", schema_path)
     assert code == 0, err
-    assert stdout.splitlines() == [f"wrote 1 gold labels to {out} (majority: 1)",
-                                   f"wrote 1 conflicts to {tmp_path / 'gold.conflicts.jsonl'} (tie: 1)"]
+    assert stdout.splitlines() == [
+        f"wrote 1 gold labels to {out} (majority: 1)",
+        f"wrote 1 conflicts to {tmp_path / 'gold.conflicts.jsonl'} (tie: 1)",
+    ]
     code, stdout, err = cli("resolve", "ann", "-o", out, "--review", "rev", "--schema", schema_path)
     assert stdout.splitlines()[0] == f"wrote 2 gold labels to {out} (majority: 1, review: 1)"
     code, stdout, err = cli("resolve", "ann", "-o", out, "--on-tie", "error", "--schema", schema_path)

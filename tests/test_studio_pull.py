@@ -57,10 +57,8 @@ def round_trip(studio, tmp_path_factory):
     s = studio.studio()
     title = studio.project_title("pull")
     preds = tmp / "preds.jsonl"
-    preds.write_text(
-        json.dumps({"sentence_id": "s0", "field": "claim_type", "value": "Opinion", "score": 0.5, "model_version": "m-7"})
-        + "\n"
-    )
+    pred = {"sentence_id": "s0", "field": "claim_type", "value": "Opinion", "score": 0.5, "model_version": "m-7"}
+    preds.write_text(json.dumps(pred) + "\n")
     pushed = push(s, sentences, schema, project=title, predictions=preds)
     ls = studio.client()
     tasks = {t.data["task_key"]: t for t in ls.tasks.list(project=pushed.project_id, fields="all")}
@@ -75,12 +73,11 @@ def round_trip(studio, tmp_path_factory):
     ann(id=t_target.id, completed_by=a2.id, lead_time=2.0,
         result=[choice("claim_type", "Opinion"), choice("stance", "Favor")])  # fmt: skip
     ann(id=t_target.id, ground_truth=True, result=[choice("claim_type", "Check-worthy factual claim")])
-    ann(id=t_emoji.id, completed_by=a1.id, result=[span("e1", text1, 22, 27, "Speaker"), choice("claim_type", "Not a claim"),
-                                                  choice("stance", "Favor")])  # fmt: skip
+    hidden = [span("e1", text1, 22, 27, "Speaker"), choice("claim_type", "Not a claim"), choice("stance", "Favor")]
+    ann(id=t_emoji.id, completed_by=a1.id, result=hidden)
     ann(id=t_emoji.id, completed_by=a2.id, was_cancelled=True, result=[choice("claim_type", "Opinion")])
-    ann(id=t_plain.id, completed_by=a1.id,
-        result=[choice("claim_type", "Maybe"), choice("verdict", "True"),
-                {"from_name": "note", "to_name": "text", "type": "textarea", "value": {"text": ["unclear"]}}])  # fmt: skip
+    note = {"from_name": "note", "to_name": "text", "type": "textarea", "value": {"text": ["unclear"]}}
+    ann(id=t_plain.id, completed_by=a1.id, result=[choice("claim_type", "Maybe"), choice("verdict", "True"), note])
     r = httpx.post(f"{s.url}/api/tasks/{t_plain.id}/drafts", headers=s.headers(),
                    json={"result": [choice("claim_type", "Opinion")], "lead_time": 1.0})  # fmt: skip
     assert r.status_code == 201, r.text

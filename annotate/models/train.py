@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import platform
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +35,7 @@ from annotate.errors import InputError
 from annotate.models.pipelines import frame, make_claim_model, make_stance_model
 from annotate.schema import Schema
 
-__all__ = ["FieldModel", "TrainResult", "train", "report_html", "LIBRARIES"]
+__all__ = ["FieldModel", "TrainResult", "train", "train_file", "summary_lines", "report_html", "LIBRARIES"]
 
 LIBRARIES = ("annotate", "scikit-learn", "numpy", "scipy", "pandas", "skops")
 _LEARNING_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
@@ -162,6 +164,7 @@ def train(
             "hash": labels.attrs.get("data_hash", ""),
             "rows": len(labels),
             "skipped": labels.attrs.get("skipped", 0),
+            **({"sampling": labels.attrs["sampling"]} if "sampling" in labels.attrs else {}),
         },
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         libraries=library_versions(),
@@ -397,3 +400,40 @@ def _curve_svg(points: list[dict[str, Any]], width: int = 360, height: int = 180
         f"<text x='{width // 2 - 40}' y='{height - 5}' font-size='10'>training labels</text>"
         f"<polyline fill='none' stroke='#2f54eb' stroke-width='2' points='{line}'/>{dots}</svg>"
     )
+
+
+def train_file(
+    labels: str | Path,
+    schema: Schema,
+    output: str | Path,
+    *,
+    sentences: str | Path | None = None,
+    field: str | None = None,
+    name: str | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Load a label table, :func:`train`, save to the folder ``output``; return the model card.
+
+    ``name`` defaults to the folder name; ``kwargs`` go to :func:`train`.
+    """
+    from annotate.labels import load_labels
+    from annotate.models.store import save
+
+    output = Path(output)
+    df = load_labels(labels, schema, field=field, sentences=sentences)
+    result = train(df, schema, name=name or output.name, **kwargs)
+    return save(result, output)
+
+
+def summary_lines(card: dict[str, Any], output: str | Path) -> list[str]:
+    """What ``annotate train`` prints: one line per field, then where the report is."""
+    lines = [f"model {card['model_version']} -> {output}"]
+    for fname, f in card["fields"].items():
+        lines.append(
+            f"  {fname} ({f['kind']}): {f['n']} labels, {len(f['labels'])} classes, CV macro-F1 {f['macro_f1']:.3f}"
+        )
+    report = json.loads((Path(output) / "report.json").read_text("utf-8"))
+    for fname, r in report["fields"].items():
+        lines.extend(f"  warning ({fname}): {w}" for w in r["warnings"])
+    lines.append(f"  report: {Path(output) / 'report.html'}")
+    return lines

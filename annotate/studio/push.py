@@ -36,6 +36,7 @@ __all__ = [
     "existing_task_keys",
     "describe_project",
     "parse_description",
+    "hint_predictions",
 ]
 
 NO_TARGET_LABEL = "(no target for this sentence: answer the claim type only)"
@@ -262,6 +263,24 @@ def _predictions_for(task: dict[str, Any], by_sentence: dict[str, list[dict[str,
             pred["score"] = min(scores)
         preds.append(pred)
     return preds
+
+
+def hint_predictions(sentences: Iterable[dict[str, Any]], schema: Schema, model_version: str = "ingest-hints-1"):
+    """Prediction records from ingest's speaker hint: a ``Speaker`` span where the sentence names one.
+
+    A rule, not a model (score 0.5): it gives annotators pre-annotations before any model is
+    trained, and shows the predictions path working end to end.
+    """
+    f = next((f for f in schema.span_fields if f.to_value("Speaker") is not None), None)
+    if f is None:
+        return
+    for rec in sentences:
+        speaker = rec.get("speaker")
+        at = rec["text"].find(speaker) if speaker else -1
+        if at >= 0:
+            value = {"start": at, "end": at + len(speaker), "label": "Speaker"}
+            yield {"sentence_id": rec["sentence_id"], "field": f.name, "value": value, "score": 0.5,
+                   "model_version": model_version}  # fmt: skip
 
 
 # --- the project ----------------------------------------------------------------------------

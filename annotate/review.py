@@ -1,0 +1,209 @@
+"""Adjudication: conflicting items go to a review project; the reviewer's answers come back as ground truth.
+
+Label Studio Community Edition has no review workflow, so ``annotate`` builds one from parts it
+does have. ``review_push`` resolves the pulled annotations, takes the items left in conflict
+(ties are never broken silently), and imports one task per conflicting source task into a
+separate review project with the same label config. Each annotator's answer is attached as a
+prediction with ``model_version="annotator:<name>"``, so the reviewer sees the answers side by
+side (one read-only tab each) and submits the decision. ``review_pull`` snapshots the review
+project like any pull and writes its answers as a review table (``ground_truth=True``) that
+:func:`annotate.resolve.resolve` honours over every vote. The original project and its
+annotations are never changed.
+
+Re-running ``review_push`` imports only conflicts that are not in the review project yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from annotate.annotations import load_annotations
+from annotate.errors import InputError
+from annotate.io import write_jsonl
+from annotate.resolve import resolve
+from annotate.schema import Field, Schema
+from annotate.studio.client import Studio, api_call, find_project
+from annotate.studio.pull import COLUMNS, PullResult, pull
+from annotate.studio.push import PushSummary, _ensure_project, existing_task_keys
+
+__all__ = ["ReviewPushSummary", "ReviewPullResult", "review_project_title", "review_push", "review_pull",
+           "load_review", "annotator_results"]
+
+REVIEW_SUFFIX = " (review)"
+
+
+def review_project_title(project: str) -> str:
+    return project + REVIEW_SUFFIX
+
+
+@dataclass
+class ReviewPushSummary:
+    project: str
+    review_project: str
+    review_project_id: int
+    conflicts: int = 0
+    tasks: int = 0
+    imported: int = 0
+    existing: int = 0
+    predictions: int = 0
+    url: str = ""
+    fields: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        per_field = ", ".join(f"{k} {v}" for k, v in self.fields.items()) or "none"
+        return (
+            f"{self.conflicts} conflicting items ({per_field}) of '{self.project}' -> {self.tasks} review tasks in "
+            f"'{self.review_project}' (id {self.review_project_id}): {self.imported} imported, {self.existing} "
+            f"already there, {self.predictions} annotator answers attached\n"
+            f"open {self.url}/projects/{self.review_project_id}/data"
+        )
+
+
+@dataclass
+class ReviewPullResult:
+    pull: PullResult
+    review_path: Path
+    answers: int
+
+    def __str__(self) -> str:
+        return f"{self.pull}\nreview table {self.review_path} ({self.answers} reviewer answers, ground truth)"
+
+
+def _valid_votes(df: pd.DataFrame) -> pd.DataFrame:
+    ok = df["field"].notna() & ~df["was_cancelled"].astype(bool) & ~df["is_draft"].astype(bool)
+    return df[ok & df["issue"].isna()]
+
+
+def annotator_results(rows: pd.DataFrame, schema: Schema) -> list[dict[str, Any]]:
+    """Label Studio result items rebuilding one annotator's answers on one task."""
+    results: list[dict[str, Any]] = []
+    for r in rows.itertuples(index=False):
+        f: Field | None = schema.fields.get(r.field)
+        if f is None:
+            continue
+        item: dict[str, Any] = {"from_name": f.name, "to_name": f.to_name, "type": f.type}
+        if f.type == "labels":
+            item["id"] = str(r.region_id) if r.region_id else f"r{len(results)}"
+            item["value"] = {"start": int(r.start), "end": int(r.end), "text": r.span_text,
+                             "labels": [f.to_stored(str(r.value))]}
+        elif f.type == "textarea":
+            item["value"] = {"text": [str(r.value)]}
+        elif f.type == "choices":
+            values = r.value if isinstance(r.value, list) else [r.value]
+            item["value"] = {"choices": [f.to_stored(str(v)) for v in values]}
+        elif f.type == "rating":
+            item["value"] = {"rating": int(r.value)}
+        else:
+            continue
+        results.append(item)
+    return results
+
+
+def _pick_tasks(conflicts: pd.DataFrame, votes: pd.DataFrame) -> dict[int, list[tuple[str, str, str]]]:
+    """Source task id -> [(item, field, reason)]; per-sentence conflicts share a task when they can."""
+    chosen: dict[int, list[tuple[str, str, str]]] = {}
+    by_sentence: dict[str, int] = {}
+    for c in conflicts.itertuples(index=False):
+        rows = votes[(votes["item"] == c.item) & (votes["field"] == c.field)]
+        if rows.empty:
+            continue
+        task_ids = [int(t) for t in rows["task_id"].dropna().unique()]
+        sid = str(rows["sentence_id"].iloc[0])
+        tid = by_sentence.get(sid) if by_sentence.get(sid) in task_ids else task_ids[0]
+        by_sentence.setdefault(sid, tid)
+        reason = f"{c.reason}: " + " / ".join(map(str, c.candidates or []))
+        chosen.setdefault(tid, []).append((str(c.item), str(c.field), reason))
+    return chosen
+
+
+def review_push(
+    studio: Studio,
+    annotations: pd.DataFrame,
+    schema: Schema,
+    *,
+    project: str | None = None,
+    review_project: str | None = None,
+    method: str = "majority",
+) -> ReviewPushSummary:
+    """Send the items left in conflict by :func:`resolve` to a review project (idempotent)."""
+    if annotations.empty:
+        raise InputError("the annotations table is empty: nothing to review", hint="run `annotate pull` first")
+    project = project or str(annotations["project"].dropna().iloc[0])
+    title = review_project or review_project_title(project)
+    _gold, conflicts = resolve(annotations, schema, method=method)  # type: ignore[arg-type]
+    votes = _valid_votes(annotations)
+    per_task = _pick_tasks(conflicts, votes)
+    summary = ReviewPushSummary(project=project, review_project=title, review_project_id=0, url=studio.url,
+                                conflicts=len(conflicts), tasks=len(per_task),
+                                fields=conflicts["field"].value_counts().to_dict() if len(conflicts) else {})
+    created = PushSummary(project=title, project_id=0, url=studio.url)
+    proj = _ensure_project(studio, title, schema, created)  # the same config as the source project
+    summary.review_project_id = proj.id
+    have = existing_task_keys(studio, proj.id) if not created.created_project else {}
+    ls = studio.client
+    batch = []
+    for task_id, items in per_task.items():
+        source = api_call(studio, ls.tasks.get, id=task_id)
+        data = dict(source.data)
+        key = str(data.get("task_key") or data.get("sentence_id"))
+        if key in have:
+            summary.existing += 1
+            continue
+        what = "; ".join(f"{f} {reason}" for _item, f, reason in items)
+        data["meta"] = f"REVIEW ({what}) · " + str(data.get("meta", ""))
+        data["review_of_project"] = project
+        data["review_of_task"] = task_id
+        data["review_fields"] = ",".join(sorted({f for _i, f, _r in items}))
+        preds = []
+        for annotator, rows in votes[votes["task_id"] == task_id].groupby("annotator", sort=True):
+            result = annotator_results(rows, schema)
+            if result:
+                preds.append({"model_version": f"annotator:{annotator}", "score": 1.0, "result": result})
+        summary.predictions += len(preds)
+        batch.append({"data": data, "predictions": preds})
+    if batch:
+        api_call(studio, ls.projects.import_tasks, id=proj.id, request=batch)
+        summary.imported = len(batch)
+    return summary
+
+
+def review_pull(
+    studio: Studio, review_project: str, out_dir: str | Path = "annotations", schema: Schema | None = None
+) -> ReviewPullResult:
+    """Snapshot the review project and write its submitted answers as a ground-truth review table."""
+    find_project(studio, review_project)  # a clear error before any file is written
+    result = pull(studio, review_project, out_dir, schema)
+    answers = _valid_votes(load_annotations(result.table_path))
+    records = []
+    for rec in answers.astype(object).where(answers.notna(), None).to_dict(orient="records"):
+        rec["ground_truth"] = True
+        records.append(rec)
+    review_path = result.table_path.with_name(result.table_path.name.replace(".annotations.jsonl", ".review.jsonl"))
+    write_jsonl(review_path, records)
+    return ReviewPullResult(result, review_path, len(records))
+
+
+def load_review(path: str | Path) -> pd.DataFrame:
+    """The latest ``*.review.jsonl`` under a folder (or the file given), for ``resolve(review=...)``."""
+    path = Path(path)
+    if path.is_dir():
+        found = sorted(path.rglob("*.review.jsonl"), key=lambda p: p.name)
+        if not found:
+            raise InputError("no review table here", path=path, hint="run `annotate review pull -o` into this folder")
+        path = found[-1]
+    if not path.is_file():
+        raise InputError("no such file or folder", path=path, hint="give a folder written by `annotate review pull`")
+    from annotate.io import read_jsonl
+
+    rows = [rec for _line, rec in read_jsonl(path, allow_empty=True)]
+    df = pd.DataFrame(rows, columns=COLUMNS, dtype=object)
+    for col in ("was_cancelled", "ground_truth", "is_draft"):
+        df[col] = df[col].astype(bool)
+    for col in ("task_id", "annotation_id", "annotator_id", "start", "end"):
+        df[col] = df[col].astype("Int64")
+    df["lead_time"] = df["lead_time"].astype("float64")
+    return df
