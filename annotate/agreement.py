@@ -114,7 +114,7 @@ def prepare(df: pd.DataFrame, schema: Schema | None = None, *, what: str = "anno
         out["updated_at"].fillna(out["created_at"]), utc=True, errors="coerce", format="mixed"
     )
     if schema is not None:
-        present = sorted({str(f) for f in out["field"] if _present(f)})
+        present = sorted({str(f) for f in out["field"].dropna().unique()})
         known = [f for f in present if f in schema.fields]
         if present and not known:
             raise SchemaError(
@@ -133,7 +133,7 @@ def _present(x: Any) -> bool:
 
 def _is_vote(df: pd.DataFrame) -> pd.Series:
     """Rows that count: an answered field, not cancelled, not a draft, no issue flagged by pull."""
-    return df["field"].map(_present) & ~df["was_cancelled"] & ~df["is_draft"] & ~df["issue"].map(_present)
+    return df["field"].notna() & ~df["was_cancelled"] & ~df["is_draft"] & df["issue"].isna()
 
 
 def _label(value: Any, f: Field) -> str | None:
@@ -538,6 +538,14 @@ def pairwise_matrix(table: pd.DataFrame, field: str, metric: str = "cohen_kappa"
     return m
 
 
+def _votes_by_item(v: pd.DataFrame) -> dict[Any, dict[str, str]]:
+    """item -> {annotator: label} for a frame of :func:`votes`."""
+    out: dict[Any, dict[str, str]] = {}
+    for item, ann, lab in zip(v["item"], v["annotator"], v["label"], strict=True):
+        out.setdefault(item, {})[ann] = lab
+    return out
+
+
 def coincidences(df: pd.DataFrame, schema: Schema, field: str) -> pd.DataFrame:
     """Label x label counts over all ordered pairs of different annotators on the same item.
 
@@ -547,11 +555,10 @@ def coincidences(df: pd.DataFrame, schema: Schema, field: str) -> pd.DataFrame:
     f = schema.field(field)
     v = votes(df, schema, field)
     labels = label_order(f, v["label"])
-    m = pd.DataFrame(0, index=pd.Index(labels, name="label"), columns=labels)
-    for _, labs in v.groupby("item")["label"]:
-        labs = list(labs)
-        for i, j in itertools.permutations(range(len(labs)), 2):
-            m.loc[labs[i], labs[j]] += 1
+    pairs = v.merge(v, on="item", suffixes=("_a", "_b"))
+    pairs = pairs[pairs["annotator_a"] != pairs["annotator_b"]]
+    m = pd.crosstab(pairs["label_a"], pairs["label_b"]).reindex(index=labels, columns=labels, fill_value=0)
+    m.index.name, m.columns.name = "label", None
     return m
 
 
@@ -570,21 +577,31 @@ def disagreements(
     rows = []
     for f in _categorical(schema, field):
         v = votes(d, schema, f.name, prepared=True)
-        for item, g in v.groupby("item", sort=False):
-            if len(g) < 2:
-                continue
-            share = g["label"].value_counts().iloc[0] / len(g)
-            sid = g["sentence_id"].iloc[0]
+        counts = pd.crosstab(v["item"], v["label"]) if len(v) else pd.DataFrame()
+        n = counts.sum(axis=1)
+        counts = counts[n >= 2]
+        if not len(counts):
+            continue
+        first = v.drop_duplicates("item").set_index("item")
+        by_item = _votes_by_item(v)
+        for item, share, n_labels, n_ann in zip(
+            counts.index,
+            counts.max(axis=1) / n[n >= 2],
+            (counts > 0).sum(axis=1),
+            n[n >= 2],
+            strict=True,
+        ):
+            sid = first.at[item, "sentence_id"]
             rows.append(
                 {
                     "field": f.name,
                     "item": item,
                     "sentence_id": sid,
-                    "target": g["target"].iloc[0],
-                    "n_annotators": len(g),
+                    "target": first.at[item, "target"],
+                    "n_annotators": int(n_ann),
                     "majority_share": float(share),
-                    "n_labels": g["label"].nunique(),
-                    "votes": dict(zip(g["annotator"], g["label"], strict=True)),
+                    "n_labels": int(n_labels),
+                    "votes": by_item[item],
                     "text": (texts or {}).get(sid),
                 }
             )

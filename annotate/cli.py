@@ -401,6 +401,69 @@ def suggest_command(
     _echo(f"wrote {s['written']} suggestions (of {s['candidates']} candidates, by {method}) to {output}")
 
 
+# --- live model: ML backend ----------------------------------------------------------------
+
+
+def _user_pass(value: str | None) -> tuple[str, str] | None:
+    from annotate.serve import _parse_basic_auth
+
+    return _parse_basic_auth(value)
+
+
+@app.command("serve")
+def serve_command(
+    models: Annotated[Path, typer.Option("--models", help="Folder of model versions (models/NAME/ folders).")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9090,
+    basic_auth: Annotated[str | None, typer.Option("--basic-auth", help="USER:PASS required on every call.")] = None,
+    schema: _SchemaOpt = None,
+    retrain_every: Annotated[
+        int, typer.Option("--retrain-every", help="Retrain after this many new annotations (0: only on request).")
+    ] = 10,
+    labels: Annotated[
+        Path | None, typer.Option("--labels", help="Labels added to the annotations at every retrain.")
+    ] = None,
+    project: Annotated[list[int] | None, typer.Option("--project", help="Serve only this project id (repeat).")] = None,
+) -> None:
+    """Serve the models to Label Studio as an ML backend; learn from its annotations in the background."""
+    from annotate.schema import Schema
+    from annotate.serve import run
+
+    _echo(f"serving {models} on http://{host}:{port} (Ctrl+C to stop)")
+    run(
+        models,
+        host=host,
+        port=port,
+        basic_auth=_user_pass(basic_auth),
+        schema=Schema.from_file(schema) if schema else None,
+        retrain_every=retrain_every,
+        labels=labels,
+        projects=set(project) if project else None,
+    )
+
+
+@studio_app.command("connect-model")
+def studio_connect_model(
+    project: Annotated[str, typer.Option(help="Project title.")],
+    model_url: Annotated[str, typer.Option("--model-url", help="URL of `annotate serve`.")] = "http://127.0.0.1:9090",
+    title: Annotated[str, typer.Option(help="Backend title (the project's model_version names it).")] = "annotate",
+    basic_auth: Annotated[str | None, typer.Option("--basic-auth", help="USER:PASS the backend requires.")] = None,
+    interactive: Annotated[bool, typer.Option(help="Use for interactive pre-annotation.")] = False,
+    url: _Url = None,
+    token: _Token = None,
+    data_dir: _DataDir = None,
+) -> None:
+    """Register `annotate serve` as the project's ML backend (once) and show its predictions."""
+    from annotate.studio.client import connect
+    from annotate.studio.ml_backend import connect_model
+
+    studio = connect(url, token, data_dir=data_dir)
+    summary = connect_model(
+        studio, project, model_url, title=title, is_interactive=interactive, basic_auth=_user_pass(basic_auth)
+    )
+    _echo(str(summary))
+
+
 def _is_tty() -> bool:
     import sys
 

@@ -210,6 +210,9 @@ def load_labels(
             raise InputError(msg, path=path, line=lineno, hint=hint)
         target = row.get("target") if not _blank(row.get("target")) else sent.get("target")
         target_id = None
+        if schema.target_field is not None and f.name != schema.target_field:
+            # gold rows come per task (sentence x target): a claim label does not depend on the target
+            target = None
         if f.name == schema.target_field or not _blank(target):
             if _blank(target):
                 if len(schema.targets) != 1:
@@ -241,7 +244,12 @@ def load_labels(
             }
         )
     df = pd.DataFrame(rows, columns=LABEL_COLUMNS)
+    # The same sentence labelled once per task (one per target) counts once for a target-free field.
+    untargeted = df["target"].isna() & df["sentence_id"].notna()
+    dupes = untargeted & df.duplicated(["sentence_id", "field", "label"])
+    df = df[~dupes].reset_index(drop=True)
     df.attrs.update(
+        duplicates=int(dupes.sum()),
         path=str(path),
         data_hash=file_hash(path) + (f"+{sent_hash}" if sent_hash else ""),
         skipped=skipped,

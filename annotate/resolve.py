@@ -29,7 +29,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from annotate.agreement import prepare, votes
+from annotate.agreement import _votes_by_item, prepare, votes
 from annotate.errors import InputError
 from annotate.io import write_jsonl
 from annotate.schema import Field, Schema
@@ -69,12 +69,15 @@ class Resolution(NamedTuple):
 
 
 def _majority(v: pd.DataFrame) -> dict[Any, tuple[list[str], float]]:
-    out = {}
-    for item, labs in v.groupby("item", sort=False)["label"]:
-        vc = labs.value_counts()
-        top = sorted(vc.index[vc == vc.iloc[0]])
-        out[item] = (top, float(vc.iloc[0] / len(labs)))
-    return out
+    """item -> (labels with the most votes, sorted; their share of the votes)."""
+    counts = pd.crosstab(v["item"], v["label"])
+    values, labels = counts.to_numpy(), np.asarray(counts.columns, dtype=object)
+    top = values.max(axis=1)
+    share = top / values.sum(axis=1)
+    return {
+        item: (sorted(labels[row == t]), float(sh))
+        for item, row, t, sh in zip(counts.index, values, top, share, strict=True)
+    }
 
 
 def _dawid_skene(v: pd.DataFrame, n_iter: int) -> dict[Any, tuple[list[str], float]]:
@@ -158,17 +161,18 @@ def resolve(
         v = votes(d, schema, f.name, prepared=True)
         agg = {} if not len(v) else (_majority(v) if method == "majority" else _dawid_skene(v, n_iter))
         gt = _override(v[v["ground_truth"]])
-        rv = _override(votes(r, schema, f.name, prepared=True)) if r is not None else {}
-        by_item = {item: g for item, g in v.groupby("item", sort=False)}
-        meta = {}
-        for frame in (v, votes(r, schema, f.name, prepared=True) if r is not None else None):
-            if frame is not None:
-                for item, sid, tgt in frame[["item", "sentence_id", "target"]].itertuples(index=False):
-                    meta.setdefault(item, (sid, None if pd.isna(tgt) else tgt))
+        rvotes = votes(r, schema, f.name, prepared=True) if r is not None else v.iloc[:0]
+        rv = _override(rvotes)
+        by_item = _votes_by_item(v)
+        meta = {
+            item: (sid, None if pd.isna(tgt) else tgt)
+            for item, sid, tgt in (pd.concat([rvotes, v]) if len(rvotes) else v)[
+                ["item", "sentence_id", "target"]
+            ].itertuples(index=False)
+        }  # annotators' rows last, so they win
         for item in sorted(meta, key=str):
             sid, tgt = meta[item]
-            g = by_item.get(item)
-            vote_map = dict(zip(g["annotator"], g["label"], strict=True)) if g is not None else {}
+            vote_map = by_item.get(item, {})
             base = {
                 "item": item,
                 "sentence_id": sid,

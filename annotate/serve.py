@@ -301,8 +301,11 @@ class Backend:
         pid = _project_id(project)
         if self.projects is not None and pid not in self.projects:
             served = ", ".join(str(p) for p in sorted(self.projects))
-            raise RequestError(404, f"unknown project {pid if pid is not None else '(none given)'}: "
-                               f"this backend serves project(s) {served}")  # fmt: skip
+            raise RequestError(
+                404,
+                f"unknown project {pid if pid is not None else '(none given)'}: "
+                f"this backend serves project(s) {served}",
+            )
         return pid
 
     # --- predict ------------------------------------------------------------------------------
@@ -348,8 +351,8 @@ class Backend:
                 missing = [v for v in meta.get("labels", []) if f.to_value(v) is None]
                 if missing:
                     raise RequestError(
-                        422, f"field '{fname}' of label_config lacks the choice(s) the model predicts: "
-                        f"{', '.join(missing)}"  # fmt: skip
+                        422,
+                        f"field '{fname}' of label_config lacks the choice(s) the model predicts: {', '.join(missing)}",
                     )
         return cached
 
@@ -368,7 +371,9 @@ class Backend:
         for i, task in enumerate(tasks):
             data = task.get("data") if isinstance(task, dict) else None
             if not isinstance(data, dict):
-                raise RequestError(422, f"task #{i} has no 'data' object; send Label Studio tasks ({{'data': {{...}}}})")
+                raise RequestError(
+                    422, f"task #{i} has no 'data' object; send Label Studio tasks ({{'data': {{...}}}})"
+                )
             missing = [k for k in schema.data_keys if k not in data]
             if missing:
                 tid = task.get("id", "?")
@@ -612,10 +617,25 @@ class Backend:
             self.last_error = None
         with atomic_write(self.models_dir / CURRENT_NAME) as fh:
             fh.write(json.dumps({"folder": final.name, "model_version": new.version, "since": new.since}) + "\n")
-        self._append([{"received": _now(), "action": "RETRAINED", "model_version": new.version,
-                       "folder": final.name, "labels": len(labels), "live_labels": len(live)}])  # fmt: skip
-        log.info("retrained: now serving %s (%s, %d labels, %d from annotations)",
-                 card["model_version"], final.name, len(labels), len(live))  # fmt: skip
+        self._append(
+            [
+                {
+                    "received": _now(),
+                    "action": "RETRAINED",
+                    "model_version": new.version,
+                    "folder": final.name,
+                    "labels": len(labels),
+                    "live_labels": len(live),
+                }
+            ]
+        )
+        log.info(
+            "retrained: now serving %s (%s, %d labels, %d from annotations)",
+            card["model_version"],
+            final.name,
+            len(labels),
+            len(live),
+        )
         return new.version
 
     def _fields_to_train(self, labels: Any, slot: ModelSlot) -> list[str]:
@@ -682,6 +702,7 @@ def create_app(
     ``basic_auth``: ``("user", "pass")`` or ``"user:pass"``; every endpoint then needs it.
     The backend is ``app.state.backend``; it is shut down with the app's lifespan.
     """
+    _require("starlette")
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
@@ -783,6 +804,16 @@ def create_app(
     return app
 
 
+def _require(module: str) -> None:
+    """Name the install command when the optional ``serve`` extra is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise AnnotateError(
+            f"`annotate serve` needs {module}, which is not installed", hint="pip install 'annotate[serve]'"
+        )
+
+
 def _parse_basic_auth(value: tuple[str, str] | str | None) -> tuple[str, str] | None:
     if value is None:
         return None
@@ -835,6 +866,7 @@ def run(
     **kwargs: Any,
 ) -> None:
     """Serve ``models_dir`` with uvicorn until interrupted; ``kwargs`` go to :func:`create_app`."""
+    _require("uvicorn")
     import uvicorn
 
     app = create_app(models_dir, **kwargs)

@@ -7,7 +7,7 @@
 Measured in one run on the same task data: (1) one raw ``projects.import_tasks`` call with all
 tasks, (2) ``annotate`` push into a new project (batches of 1,000 + the listing of existing
 keys), (3) a re-push that finds every task already there, (4) pull (snapshot export + flat
-table) of the pushed project with annotations on 10% of the tasks.
+table) of a project with the same tasks and annotations on 10% of them (imported in one call).
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def main() -> None:
         data_dir = args.data_dir or tempfile.mkdtemp(prefix="annotate-bench-ls-")
         tmp = None if args.data_dir else data_dir
         t = time.perf_counter()
-        info = server.start(data_dir, port=None if args.data_dir else server.free_port(), timeout=300)
+        port = None if args.data_dir else server.free_port()
+        info = server.start(data_dir, port=port, timeout=300, detach=bool(args.data_dir))
         print(f"server {info.url} ready in {time.perf_counter() - t:.1f} s (reused: {info.reused})")
         studio = connect(info.url, server.read_token(data_dir))
     try:
@@ -95,19 +96,26 @@ def run(studio, n: int) -> None:
     rows.append(("annotate re-push (all present)", again.existing, time.perf_counter() - t))
     assert again.imported == 0
 
-    ids = [task.id for task in ls.tasks.list(project=first.project_id, fields="task_only", page_size=1000)]
+    # pull reads a third project: the same tasks imported with annotations on 10% of them
+    # (two annotators, some skips), since creating annotations one by one would dominate the run
     users = [ls.users.create(email=f"b{k}-{tag}@example.com", username=f"b{k}-{tag}") for k in range(2)]
-    for k, tid in enumerate(ids[: n // 10]):
-        choice = ["Opinion", "Not a claim", "Other factual claim"][k % 3]
-        ls.annotations.create(
-            id=tid,
-            completed_by=users[k % 2].id,
-            was_cancelled=k % 25 == 0,
-            result=[{"from_name": "claim_type", "to_name": "text", "type": "choices", "value": {"choices": [choice]}}],
-        )
+    pull_title = f"bench-pull-{tag}"
+    pull_project = ls.projects.create(title=pull_title, label_config=schema.xml)
+    labelled = []
+    for k, d in enumerate(tasks):
+        item: dict = {"data": d}
+        if k < n // 10:
+            choice = ["Opinion", "Not a claim", "Other factual claim"][k % 3]
+            result = [{"from_name": "claim_type", "to_name": "text", "type": "choices", "value": {"choices": [choice]}}]
+            item["annotations"] = [
+                {"result": result, "completed_by": users[0].id, "lead_time": 3.0},
+                {"result": [] if k % 25 == 0 else result, "completed_by": users[1].id, "was_cancelled": k % 25 == 0},
+            ]
+        labelled.append(item)
+    ls.projects.import_tasks(id=pull_project.id, request=labelled)
     with tempfile.TemporaryDirectory() as out:
         t = time.perf_counter()
-        result = pull(studio, title, out)
+        result = pull(studio, pull_title, out)
         rows.append(("annotate pull (export + table)", result.summary["tasks"], time.perf_counter() - t))
 
     print(f"\n{n} sentences, {studio.url}\n")
@@ -119,7 +127,7 @@ def run(studio, n: int) -> None:
         print(f"| {name} | {count} | {secs:.2f} | {rate:,.0f} | {rate / raw_rate:.2f}x |")
     print(f"\npull summary: {result.summary['annotations']} annotations, {result.summary['skipped']} skipped, "
           f"{result.summary['rows']} rows")  # fmt: skip
-    for p in (raw_project.id, first.project_id):
+    for p in (raw_project.id, first.project_id, pull_project.id):
         ls.projects.delete(id=p)
 
 

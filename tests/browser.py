@@ -40,9 +40,14 @@ VIEWPORT = {"width": 1400, "height": 1000}
 TIMEOUT_MS = 60_000  # 2 shared cores: be generous, but never sleep blindly
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session (fails, never skips, if it cannot start)."""
+    """A headless Chromium for the test module (fails, never skips, if it cannot start).
+
+    Module-scoped on purpose: while Playwright's sync API is alive its event loop counts as
+    running in the main thread, so ``asyncio.run`` in any later test would fail. Launching
+    Chromium takes about a second.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as err:  # pragma: no cover - the test extra installs it

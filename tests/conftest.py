@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.studio_server import studio  # noqa: F401
 from tests.browser import browser, screenshots  # noqa: F401
+from tests.studio_server import studio  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -49,8 +49,8 @@ _OUTCOMES = ("collected", "passed", "failed", "skipped")
 _layer_counts: dict[str, dict[str, int]] = {m: dict.fromkeys(_OUTCOMES, 0) for m in _LAYERS}
 
 
-def pytest_collection_modifyitems(session, config, items):
-    for item in items:
+def pytest_collection_finish(session):
+    for item in session.items:  # after -m / -k deselection
         for marker in _LAYERS:
             if item.get_closest_marker(marker):
                 _layer_counts[marker]["collected"] += 1

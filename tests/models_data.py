@@ -123,7 +123,7 @@ def train_demo(tmp: Path, schema_path: Path) -> Path:
 
     labels = write_csv(tmp / "labels.csv", claim_rows() + stance_rows())
     out = tmp / "models" / "demo"
-    train_file(labels, Schema.from_file(schema_path), out, n_splits=3, learning_curve=False)
+    train_file(labels, Schema.from_file(schema_path), out, n_splits=2, learning_curve=False)
     return out
 
 

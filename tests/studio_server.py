@@ -11,6 +11,8 @@ Usage in a test::
         studio.url, studio.token, studio.email, studio.password   # admin login for a browser
         ls = studio.client()                        # connected LabelStudio SDK client
         user = studio.create_user("ann1")           # an annotator (SDK user object, .id, .email)
+        user = studio.create_user("ann2", login=True)   # ... who can log in: studio.passwords[user.email]
+        pat = studio.pat(user.email, studio.passwords[user.email])   # a personal access token
         project = studio.new_project(label_config)  # a fresh project with a unique title
 
 For quick iterations set ``ANNOTATE_TEST_LS_DATA_DIR`` to a data dir of your own: the fixture
@@ -44,7 +46,7 @@ class StudioServer:
     email: str = ""
     password: str = ""
     data_dir: str = ""
-    _clients: list[Any] = field(default_factory=list, repr=False)
+    passwords: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # keep the token out of pytest's failure output
         return f"StudioServer(url={self.url!r}, email={self.email!r})"
@@ -61,12 +63,38 @@ class StudioServer:
 
         return connect(self.url, self.token)
 
-    def create_user(self, name: str | None = None) -> Any:
-        """A new user with a unique email (annotators for multi-annotator tests); returns the SDK user."""
+    def create_user(self, name: str | None = None, *, login: bool = False) -> Any:
+        """A new user with a unique email (annotators for multi-annotator tests); returns the SDK user.
+
+        The users API ignores passwords: with ``login=True`` a password is set through
+        ``label-studio reset_password`` (about 5-15 s) and kept in ``self.passwords[user.email]``,
+        for a browser login or :meth:`pat`.
+        """
+        from annotate.studio.server import set_password
+
         name = f"{name or 'user'}-{uuid.uuid4().hex[:6]}"
-        return self.client().users.create(
-            email=f"{name}@example.com", username=name, password=f"pw-{uuid.uuid4().hex[:12]}", first_name=name
-        )
+        email = f"{name}@example.com"
+        user = self.client().users.create(email=email, username=name, first_name=name)
+        if login:
+            password = f"pw-{uuid.uuid4().hex[:12]}"
+            set_password(self.data_dir, email, password)
+            self.passwords[email] = password
+        return user
+
+    def pat(self, email: str, password: str) -> str:
+        """Mint a personal access token for a user by logging in (recipe 6.4 B of the LS notes)."""
+        import httpx
+
+        with httpx.Client(base_url=self.url, follow_redirects=False, timeout=60) as http:
+            http.get("/user/login/")
+            csrf = http.cookies["csrftoken"]
+            form = {"csrfmiddlewaretoken": csrf, "email": email, "password": password}
+            r = http.post("/user/login/", data=form, headers={"Referer": f"{self.url}/user/login/"})
+            assert r.status_code == 302, f"login as {email} failed: HTTP {r.status_code}"
+            headers = {"X-CSRFToken": http.cookies["csrftoken"], "Referer": f"{self.url}/"}
+            r = http.post("/api/token/", headers=headers)
+            assert r.status_code in (200, 201), f"minting a token failed: HTTP {r.status_code}"
+            return r.json()["token"]
 
     def project_title(self, prefix: str = "test") -> str:
         """A title no other test uses."""
@@ -89,7 +117,7 @@ def studio() -> Any:
         try:
             running = server.status(data_dir) if keep else None
             port = running.port if running else server.free_port()
-            info = server.start(data_dir, port=port, timeout=240)
+            info = server.start(data_dir, port=port, timeout=240, detach=bool(keep))
         except AnnotateError as err:
             log = data_dir / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""

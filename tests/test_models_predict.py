@@ -60,9 +60,9 @@ def test_claim_predictions_have_value_score_version_and_ls_result(model, schema)
 def test_stance_is_predicted_for_concerned_targets_only(model, schema):
     preds = predict(model, sentences(TEXTS), schema)
     stance = [(p["sentence_id"], p["target"]) for p in preds if p["field"] == "stance"]
-    # s001 mentions "energy"/"solar"; s003 mentions "Venezuela"/"intervention". s002 is "Not a claim",
-    # which hides the stance question, and it mentions no target anyway.
-    assert stance == [("s001", ENERGY), ("s003", VENEZUELA)]
+    # s001 mentions "solar energy", and s000 has it in its context (the next sentence); s003 mentions
+    # "Venezuela". s002 has both in its context, but it is "Not a claim", which hides the stance question.
+    assert stance == [("s000", ENERGY), ("s001", ENERGY), ("s003", VENEZUELA)]
     s3 = next(p for p in preds if p["field"] == "stance" and p["sentence_id"] == "s003")
     assert s3["value"] == "Against"
 
@@ -118,7 +118,7 @@ def test_cli_predict_writes_records_push_reads(cli, model, tmp_path):
     sents = write_jsonl(tmp_path / "s.jsonl", sentences(TEXTS))
     code, out, err = cli("predict", model.path, sents, "-o", tmp_path / "p.jsonl")
     assert code == 0, err
-    assert out.splitlines()[0].startswith("wrote 6 predictions (claim_type: 4, stance: 2) for 4 sentences")
+    assert out.splitlines()[0].startswith("wrote 7 predictions (claim_type: 4, stance: 3) for 4 sentences")
     lines = [json.loads(x) for x in (tmp_path / "p.jsonl").read_text().splitlines()]
     assert {k for r in lines for k in r} == {
         "sentence_id",

@@ -216,6 +216,12 @@ def tables(monkeypatch):
         mod = types.ModuleType("annotate.annotations")
         mod.load_annotations = load
         monkeypatch.setitem(sys.modules, "annotate.annotations", mod)
+    try:  # `resolve --review` reads the review table with annotate.review.load_review
+        import annotate.review
+
+        monkeypatch.setattr(annotate.review, "load_review", load)
+    except ImportError:
+        pass
     return registry
 
 
@@ -232,6 +238,7 @@ def test_cli_resolve(cli, tables, tmp_path, schema_path):
         f"wrote 1 conflicts to {tmp_path / 'gold.conflicts.jsonl'} (tie: 1)",
     ]
     code, stdout, err = cli("resolve", "ann", "-o", out, "--review", "rev", "--schema", schema_path)
+    assert code == 0, err
     assert stdout.splitlines()[0] == f"wrote 2 gold labels to {out} (majority: 1, review: 1)"
     code, stdout, err = cli("resolve", "ann", "-o", out, "--on-tie", "error", "--schema", schema_path)
     assert code == 2

@@ -76,7 +76,7 @@ def test_sentences_not_in_ingest_format(tmp_path):
 
 
 @pytest.mark.integration
-def test_push_then_repush_imports_nothing_new(studio, sentences, schema):
+def test_push_then_repush_imports_nothing_new(studio, sentences, schema, cli):
     s = studio.studio()
     title = studio.project_title("push")
     first = push(s, sentences, schema, project=title)
@@ -88,6 +88,9 @@ def test_push_then_repush_imports_nothing_new(studio, sentences, schema):
     assert len(keys) == len(set(keys)) == first.tasks
     project = studio.client().projects.get(id=first.project_id)
     assert f"schema_hash={schema.hash}" in project.description
+    code, out, err = cli("push", sentences, "--project", title, "--url", studio.url, "--token", studio.token)
+    assert (code, err) == (0, "")
+    assert f"{first.tasks} tasks; 0 imported, {first.tasks} already there" in out
 
 
 @pytest.mark.integration

@@ -58,8 +58,6 @@ def test_no_url_anywhere(monkeypatch, tmp_path):
 
 @pytest.mark.integration
 def test_start_reuses_the_running_server(studio, cli):
-    if not studio.data_dir:
-        pytest.fail("the fixture was pointed at an external server; this test needs the local one")
     info = server.start(studio.data_dir)
     assert info.reused and info.running and info.url == studio.url
     code, out, _err = cli("studio", "status", "--data-dir", studio.data_dir)
@@ -85,3 +83,13 @@ def test_connect_from_the_local_token_file(studio, monkeypatch):
     s = connect(data_dir=studio.data_dir)
     assert s.url == studio.url and studio.token not in repr(s)
     assert s.client.users.whoami().email == studio.email
+
+
+@pytest.mark.integration
+def test_personal_access_token_works_too(studio):
+    user = studio.create_user("pat", login=True)
+    pat = studio.pat(user.email, studio.passwords[user.email])
+    assert pat.count(".") == 2  # a JWT: the SDK refreshes it into short-lived access tokens
+    s = connect(studio.url, pat)
+    assert s.client.users.whoami().email == user.email
+    assert pat not in repr(s)

@@ -7,6 +7,6 @@
 Benchmarks: ``semeval2016``, ``fnc1``, ``emergent``, ``clef2019``, ``claimbuster``.
 """
 
-# from annotate.bench.run import BENCHMARKS, run_all, run_benchmark
+from annotate.bench.run import BENCHMARKS, run_all, run_benchmark
 
 __all__ = ["BENCHMARKS", "run_benchmark", "run_all"]

@@ -132,7 +132,8 @@ def train(
         if rows.empty:
             raise InputError(f"no labels for field '{fname}'", path=source, hint="label it, or train other fields")
         f = schema.field(fname)
-        stance = fname == schema.target_field or rows["target"].notna().any()
+        # the schema's target field; without one (benchmark schemas), any field whose rows have targets
+        stance = fname == schema.target_field if schema.target_field else bool(rows["target"].notna().any())
         rows, warnings = _check_classes(rows, fname, source, min_per_class, on_rare_class)
         use_hints = (
             bool(rows["speaker"].astype(bool).any() or rows["position"].astype(float).gt(0).any())

@@ -367,7 +367,13 @@ def existing_task_keys(studio: Studio, project_id: int, page_size: int = 1000) -
             try:
                 r = http.get(
                     "/api/tasks/",
-                    params={"project": project_id, "page": page, "page_size": page_size, "fields": "task_only"},
+                    params={
+                        "project": project_id,
+                        "page": page,
+                        "page_size": page_size,
+                        "fields": "task_only",
+                        "resolve_uri": "false",  # no storage-URL resolution of every data value
+                    },
                 )
             except httpx.TransportError as err:
                 raise StudioError(f"cannot reach Label Studio at {studio.url} ({type(err).__name__})") from None

@@ -46,6 +46,7 @@ __all__ = [
     "status",
     "read_token",
     "mask",
+    "set_password",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -237,10 +238,13 @@ def start(
     port: int | None = None,
     binary: str | Path | None = None,
     timeout: float = 180.0,
+    detach: bool = True,
 ) -> ServerInfo:
     """Start a local server (or reuse the one already running from ``data_dir``); wait for /health.
 
     ``port`` defaults to the previous port of this data dir, else 8080, else any free port.
+    ``detach=False`` (tests, benchmarks) ties the server to this process: it gets SIGTERM when
+    the caller dies, even when the caller is killed, so no server outlives a killed test run.
     Raises :class:`StudioError` if the server does not come up within ``timeout`` seconds,
     naming the log file to read.
     """
@@ -268,7 +272,8 @@ def start(
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # survives the CLI; stopped through its pid file
+            start_new_session=True,  # its own process group: stop() signals the whole group
+            preexec_fn=None if detach else _die_with_parent,
         )
     (data_dir / "server.pid").write_text(f"{proc.pid}\n")
     state = {"url": url, "port": port, "pid": proc.pid, "email": email}
@@ -287,6 +292,14 @@ def start(
     raise StudioError(
         f"Label Studio did not answer {url}/health within {timeout:.0f} s", hint=f"see the log {log_path}"
     )
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux to SIGTERM it when its parent exits."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
 
 
 def _terminate(pid: int, grace: float = 15.0) -> None:
@@ -316,6 +329,19 @@ def stop(data_dir: str | Path | None = None) -> bool:
         _terminate(pid)
     pid_file.unlink(missing_ok=True)
     return was_running
+
+
+def set_password(data_dir: str | Path, email: str, password: str, *, binary: str | Path | None = None) -> None:
+    """Give a user a password (``label-studio reset_password``): users made through the API have none."""
+    data_dir = Path(data_dir).resolve()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABEL_STUDIO_", "HEARTEX_"))}
+    env.update({"LABEL_STUDIO_BASE_DATA_DIR": str(data_dir), "DJANGO_DB": "sqlite", "LATEST_VERSION_CHECK": "false",
+                "COLLECT_ANALYTICS": "false"})  # fmt: skip
+    cmd = [find_binary(binary), "reset_password", "--username", email, "--password", password]
+    proc = subprocess.run(cmd, cwd=data_dir, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if "Password successfully changed" not in proc.stdout + proc.stderr:
+        last = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
+        raise StudioError(f"could not set the password of {email}: {last[0][:200]}")
 
 
 def info_dict(info: ServerInfo) -> dict:

@@ -1,0 +1,314 @@
+"""Train the project's model for a public benchmark and score it with the official metric.
+
+    >>> from annotate.bench.run import run_benchmark
+    >>> r = run_benchmark("emergent", "url-versions-2015-06-14-clean-train.csv", fast=True)  # doctest: +SKIP
+    >>> r["metric"], r["evaluation"]  # doctest: +SKIP
+    ('accuracy', 'dev split (20% of claims held out of the training file)')
+
+With ``test`` the model is trained on all of ``train`` and scored on ``test`` (the official test
+layout). Without it, a dev split is carved from ``train``: grouped by claim (Emergent), by body
+(FNC-1), by debate (CLEF-2019), stratified per target (SemEval-2016); the result says so in
+``evaluation``. ClaimBuster has no official split: ``train`` alone runs its 4-fold
+cross-validation. ``fast`` subsamples the training data and shrinks the models (CI smoke runs:
+the figures are then not comparable with the published ones).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit, StratifiedKFold, train_test_split
+
+from annotate.bench import loaders, models, scorers
+from annotate.errors import InputError
+
+__all__ = ["BENCHMARKS", "Benchmark", "run_benchmark", "run_all", "results_table"]
+
+DEV_FRACTION = 0.2
+SEED = 0
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """What a benchmark needs: its loader, metric, published anchor and where its data sits."""
+
+    name: str
+    title: str
+    metric: str
+    unit: str
+    load: Callable[[str | Path], pd.DataFrame]
+    data: str  # training file or folder, relative to the data directory
+    target: float  # the issue's goal on the official test split
+    anchor: str  # best published figure on the official test split
+    split: str  # how the dev split is carved
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    b.name: b
+    for b in (
+        Benchmark(
+            "semeval2016",
+            "SemEval-2016 Task 6 A",
+            "F_avg",
+            "0-100",
+            loaders.load_semeval2016,
+            "semeval2016_stance/semeval2016-task6-trainingdata.txt",
+            70.0,
+            "68.98 (SVM-ngrams baseline); best team 67.82",
+            "20% of tweets, stratified per target and label",
+        ),
+        Benchmark(
+            "fnc1",
+            "FNC-1",
+            "relative weighted score",
+            "%",
+            loaders.load_fnc1,
+            "fnc1/train_stances.csv",
+            82.0,
+            "82.02 (SOLAT, 1st); baseline 75.20",
+            "20% of bodies",
+        ),
+        Benchmark(
+            "emergent",
+            "Emergent",
+            "accuracy",
+            "0-1",
+            loaders.load_emergent,
+            "emergent/url-versions-2015-06-14-clean-train.csv",
+            0.75,
+            "0.733 (Ferreira & Vlachos LR)",
+            "20% of claims",
+        ),
+        Benchmark(
+            "clef2019",
+            "CLEF-2019 CheckThat! T1",
+            "MAP",
+            "0-1",
+            loaders.load_clef2019,
+            "clef2019_checkthat_task1/data/training",
+            0.17,
+            "0.166 (Copenhagen, 1st)",
+            "20% of debates",
+        ),
+        Benchmark(
+            "claimbuster",
+            "ClaimBuster",
+            "F1 (check-worthy)",
+            "0-1",
+            loaders.load_claimbuster,
+            "claimbuster/kfold_25ncs.csv",
+            float("nan"),
+            "to be measured",
+            "4-fold stratified CV",
+        ),
+    )
+}
+
+# fast=True: how much training data a smoke run keeps
+_FAST_ROWS = {"semeval2016": 1200, "emergent": 2071, "claimbuster": 4000}
+_FAST_GROUPS = {"fnc1": 250, "clef2019": 8}
+
+
+def _benchmark(name: str) -> Benchmark:
+    if name not in BENCHMARKS:
+        raise InputError(f"unknown benchmark '{name}'", hint=f"use one of: {', '.join(BENCHMARKS)}, all")
+    return BENCHMARKS[name]
+
+
+def _load_test(bench: Benchmark, test: str | Path) -> pd.DataFrame:
+    df = bench.load(test)
+    if (df["label"] == "").any():
+        raise InputError(
+            "the test file has rows without gold labels",
+            path=test,
+            hint="give the labelled (gold) test file to score against",
+        )
+    return df
+
+
+def _subsample(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    rng = np.random.default_rng(SEED)
+    if name in _FAST_GROUPS:
+        groups = df["group"].unique()
+        if len(groups) > _FAST_GROUPS[name]:
+            keep = set(rng.choice(groups, _FAST_GROUPS[name], replace=False))
+            df = df[df["group"].isin(keep)]
+    elif len(df) > _FAST_ROWS.get(name, len(df)):
+        df = df.iloc[np.sort(rng.choice(len(df), _FAST_ROWS[name], replace=False))]
+    return df.reset_index(drop=True)
+
+
+def _dev_split(name: str, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if name == "semeval2016":
+        tr, te = train_test_split(
+            df, test_size=DEV_FRACTION, stratify=df["target"] + "|" + df["label"], random_state=SEED
+        )
+        return tr.sort_index(), te.sort_index()
+    if df["group"].nunique() < 2:
+        raise InputError(
+            f"a dev split needs at least 2 groups ({'debates' if name == 'clef2019' else 'groups'}), got 1",
+            hint="give more training data, or a --test file",
+        )
+    splitter = GroupShuffleSplit(n_splits=1, test_size=DEV_FRACTION, random_state=SEED)
+    tr_i, te_i = next(splitter.split(df, groups=df["group"]))
+    return df.iloc[np.sort(tr_i)], df.iloc[np.sort(te_i)]
+
+
+def _model(name: str, fast: bool):
+    if name == "semeval2016":
+        return models.make_semeval_model()
+    if name == "fnc1":
+        return models.make_fnc_model(fast=fast)
+    if name == "emergent":
+        return models.make_emergent_model()
+    return models.make_checkworthy_model(context=name == "clef2019")
+
+
+def _score(name: str, test: pd.DataFrame, model) -> dict[str, Any]:
+    """The official metric (``score``) and diagnostics for one fitted model on ``test``."""
+    gold = test["label"].tolist()
+    if name in ("clef2019", "claimbuster"):
+        y = (test["label"] == "Check-worthy").astype(int).to_numpy()
+        scores = model.decision_function(test)
+        if name == "claimbuster":
+            pred = (scores > 0).astype(int)
+            return {"score": scorers.binary_f1(y, pred)}
+        r = scorers.clef_scores(test["group"].tolist(), y, scores)
+        return {
+            "score": r["map"],
+            "r_precision": r["r_precision"],
+            "p_at_10": r["p_at_10"],
+            "ap_per_debate": r["ap_per_debate"],
+        }
+    pred = model.predict(test).tolist()
+    if name == "semeval2016":
+        return {
+            "score": scorers.semeval_f_avg(gold, pred),
+            "per_target": scorers.semeval_per_target(test["target"].tolist(), gold, pred),
+        }
+    if name == "fnc1":
+        macro, per = scorers.fnc_macro_f1(gold, pred)
+        return {"score": scorers.fnc_relative_score(gold, pred), "macro_f1": macro, "f1_per_class": per}
+    return {"score": scorers.accuracy(gold, pred)}
+
+
+def _fit_score(name: str, train: pd.DataFrame, test: pd.DataFrame, fast: bool) -> tuple[dict[str, Any], float]:
+    model = _model(name, fast)
+    start = time.perf_counter()
+    model.fit(train, train["label"])
+    fit_seconds = time.perf_counter() - start
+    return _score(name, test, model), fit_seconds
+
+
+def _claimbuster_cv(df: pd.DataFrame, fast: bool) -> dict[str, Any]:
+    """Hassan et al.'s protocol: F1 of the check-worthy class under 4-fold (stratified) CV."""
+    folds, fit_seconds = [], 0.0
+    for tr_i, te_i in StratifiedKFold(4, shuffle=True, random_state=SEED).split(df, df["label"]):
+        r, secs = _fit_score("claimbuster", df.iloc[tr_i], df.iloc[te_i], fast)
+        folds.append(r["score"])
+        fit_seconds += secs
+    return {
+        "score": float(np.mean(folds)),
+        "score_sd": float(np.std(folds)),
+        "fold_scores": folds,
+        "fit_seconds": fit_seconds,
+        "n_train": int(len(df) * 3 // 4),
+        "n_test": int(len(df) - len(df) * 3 // 4),
+    }
+
+
+def run_benchmark(
+    name: str, train: str | Path, test: str | Path | None = None, fast: bool = False
+) -> dict[str, Any]:
+    """Train the benchmark's model on ``train`` and score ``test`` (or a dev split) officially.
+
+    Returns a dict with ``benchmark``, ``metric``, ``score`` (FNC-1: percent; SemEval: 0-100
+    F_avg; Emergent: 0-1 accuracy; CLEF: 0-1 MAP; ClaimBuster: 0-1 F1), ``n_train``, ``n_test``,
+    ``fit_seconds``, ``evaluation`` (what was scored: the test file, a dev split or CV), ``fast``,
+    and diagnostics (FNC-1 macro-F1, SemEval per target, CLEF R-precision and P@10, ...).
+    """
+    bench = _benchmark(name)
+    df = bench.load(train)
+    if (df["label"] == "").any():
+        raise InputError(
+            "the training file has rows without labels", path=train, hint="give the labelled training file"
+        )
+    if fast:
+        df = _subsample(name, df)
+    result: dict[str, Any] = {"benchmark": name, "metric": bench.metric, "fast": fast}
+    if name == "claimbuster":
+        if test is not None:
+            tr, te = df, _load_test(bench, test)
+            r, secs = _fit_score(name, tr, te, fast)
+            result.update(r, fit_seconds=secs, n_train=len(tr), n_test=len(te), evaluation=f"test file {test}")
+        else:
+            result.update(_claimbuster_cv(df, fast), evaluation="4-fold stratified cross-validation")
+    else:
+        if test is not None:
+            tr, te = df, _load_test(bench, test)
+            evaluation = f"test file {test}"
+        else:
+            tr, te = _dev_split(name, df)
+            evaluation = f"dev split ({bench.split} held out of the training file; not the official test split)"
+        r, secs = _fit_score(name, tr, te, fast)
+        result.update(r, fit_seconds=secs, n_train=len(tr), n_test=len(te), evaluation=evaluation)
+    result["score"] = float(result["score"])
+    result["fit_seconds"] = round(float(result["fit_seconds"]), 2)
+    return result
+
+
+def _fmt(value: float, unit: str) -> str:
+    return f"{value:.2f}" if unit in ("%", "0-100") else f"{value:.3f}"
+
+
+def results_table(results: list[dict[str, Any]]) -> str:
+    """A Markdown table of ``run_benchmark`` results, with the published anchors beside them."""
+    lines = [
+        "| benchmark | metric | score | evaluated on | n train / n eval | fit s | target (official test) | published |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        b = BENCHMARKS[r["benchmark"]]
+        score = _fmt(r["score"], b.unit)
+        if "score_sd" in r:
+            score += f" ± {_fmt(r['score_sd'], b.unit)}"
+        where = "test file" if r["evaluation"].startswith("test file") else (
+            "4-fold CV" if "cross-validation" in r["evaluation"] else f"dev: {b.split}"
+        )
+        if r.get("fast"):
+            where += " (fast subsample)"
+        target = "-" if np.isnan(b.target) else f"> {_fmt(b.target, b.unit)}"
+        lines.append(
+            f"| {b.title} | {b.metric} ({b.unit}) | {score} | {where} | {r['n_train']} / {r['n_test']} "
+            f"| {r['fit_seconds']:.0f} | {target} | {b.anchor} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run_all(data_dir: str | Path, fast: bool = False) -> str:
+    """Run every benchmark whose training data is in ``data_dir``; return a Markdown table.
+
+    ``data_dir`` has the layout of ``../shared/data`` (``fnc1/train_stances.csv``, ...). Each
+    benchmark is scored on a dev split carved from its training data (ClaimBuster: 4-fold CV).
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise InputError("no such data folder", path=data_dir, hint="give the folder that holds the datasets")
+    results = [
+        run_benchmark(name, data_dir / b.data, fast=fast)
+        for name, b in BENCHMARKS.items()
+        if (data_dir / b.data).exists()
+    ]
+    if not results:
+        raise InputError(
+            "no benchmark data in this folder",
+            path=data_dir,
+            hint="expected e.g. " + ", ".join(b.data for b in BENCHMARKS.values()),
+        )
+    return results_table(results)

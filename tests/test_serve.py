@@ -1,0 +1,300 @@
+"""`annotate serve` in-process: the ML backend protocol, bad requests, background retraining.
+
+The app runs under Starlette's TestClient (no sockets). Retraining is made observable without
+sleeps: a gate (threading.Event) wrapped around the real ``train`` holds a retrain open while the
+test checks that the server still answers, and ``Backend.wait_idle`` waits for it to finish.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+import annotate.models.train as train_module
+from annotate.errors import InputError, ModelError
+from annotate.schema import Schema
+from annotate.serve import NO_MODEL, create_app
+from tests.models_data import claim_rows, stance_rows, write_csv
+
+VENEZUELA = "Foreign intervention in Venezuela"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, schema_path: Path) -> tuple[Path, Path]:
+    """A demo model (claim_type + stance) and its label table, trained once for this module."""
+    from annotate.models.train import train_file
+
+    tmp = tmp_path_factory.mktemp("serve-model")
+    labels = write_csv(tmp / "labels.csv", claim_rows() + stance_rows())
+    train_file(labels, Schema.from_file(schema_path), tmp / "demo", n_splits=3, learning_curve=False)
+    return tmp / "demo", labels
+
+
+@pytest.fixture(scope="module")
+def schema_path() -> Path:  # module scope for `trained`
+    from tests.conftest import DEFAULT_SCHEMA
+
+    return DEFAULT_SCHEMA
+
+
+@pytest.fixture
+def schema(schema_path: Path) -> Schema:
+    return Schema.from_file(schema_path)
+
+
+@pytest.fixture
+def models(tmp_path: Path, trained: tuple[Path, Path]) -> Path:
+    """A fresh models folder holding a copy of the demo model."""
+    shutil.copytree(trained[0], tmp_path / "models" / "demo")
+    return tmp_path / "models"
+
+
+def task(i: int, text: str, target: str | None = VENEZUELA) -> dict[str, Any]:
+    """A task as Label Studio sends it (data as `annotate push` makes it)."""
+    return {
+        "id": i,
+        "data": {
+            "text": text,
+            "target": target or "(no target)",
+            "target_id": "foreign-intervention-venezuela" if target else "",
+            "meta": "",
+            "previous": "",
+            "next": "",
+            "sentence_id": f"s{i}",
+            "doc_id": "d1",
+        },
+    }
+
+
+def annotation(ann_id: int, task_id: int, claim: str, stance: str | None = None, user: int = 1) -> dict[str, Any]:
+    result = [{"from_name": "claim_type", "to_name": "text", "type": "choices", "value": {"choices": [claim]}}]
+    if stance:
+        result.append({"from_name": "stance", "to_name": "text", "type": "choices", "value": {"choices": [stance]}})
+    return {"id": ann_id, "task": task_id, "completed_by": user, "result": result, "was_cancelled": False}
+
+
+def created(ann: dict[str, Any], t: dict[str, Any], project: int = 3) -> dict[str, Any]:
+    return {"action": "ANNOTATION_CREATED", "annotation": ann, "task": t, "project": {"id": project}}
+
+
+class Gate:
+    """Wraps the real ``train``: holds each retrain until ``open()``; can be made to fail."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, fail: str | None = None) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.real = train_module.train
+        self.fail = fail
+        monkeypatch.setattr(train_module, "train", self)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.entered.set()
+        assert self.release.wait(60), "test never opened the gate"
+        if self.fail:
+            raise InputError(self.fail)
+        return self.real(*args, **kwargs)
+
+    def open(self) -> None:
+        self.release.set()
+
+
+# --- protocol ---------------------------------------------------------------------------------------
+
+
+def test_health_setup_and_versions(models: Path, schema: Schema):
+    with TestClient(create_app(models, schema=schema)) as c:
+        h = c.get("/health").json()
+        assert h["status"] == "UP" and h["model_version"].startswith("demo-") and h["last_error"] is None
+        assert c.post("/setup", json={"project": "3.1732000000", "schema": schema.xml}).json() == {
+            "model_version": h["model_version"]
+        }
+        v = c.get("/versions").json()
+        assert v["versions"] == [h["model_version"]] and v["current"] == h["model_version"]
+        assert v["models"][0]["folder"] == "demo"
+
+
+def test_predict_one_result_per_task_in_order_built_from_the_schema(models: Path, schema: Schema):
+    tasks = [
+        task(1, "Homicides fell 7 percent in the first half of 2025."),
+        task(2, "I think this plan is a terrible idea, and unfair.", target=None),
+        task(3, "The president opposes intervention in Venezuela and said no, round 7."),
+        task(4, "Good morning to everyone here today, session 5.", target=None),
+    ]
+    with TestClient(create_app(models, schema=schema)) as c:
+        version = c.get("/health").json()["model_version"]
+        body = {"tasks": tasks, "project": "3.1732000000", "label_config": schema.xml, "params": {}}
+        results = c.post("/predict", json=body).json()["results"]
+    assert len(results) == 4
+    assert all(r["model_version"] == version and 0 < r["score"] <= 1 for r in results)
+    claim = [r["result"][0] for r in results]
+    assert all((c["from_name"], c["to_name"], c["type"]) == ("claim_type", "text", "choices") for c in claim)
+    assert [c["value"]["choices"] for c in claim] == [
+        ["Check-worthy factual claim"],
+        ["Opinion"],
+        ["Check-worthy factual claim"],
+        ["Not a claim"],
+    ]
+    # tasks without a target get no stance; task 3 has a target and a claim type that shows it
+    assert [i["from_name"] for i in results[1]["result"]] == ["claim_type"]
+    assert [i["from_name"] for i in results[3]["result"]] == ["claim_type"]
+    assert [i["from_name"] for i in results[2]["result"]] == ["claim_type", "stance"]
+    assert results[2]["result"][1]["value"]["choices"] == ["Against"]
+
+
+def test_results_use_the_request_label_config_aliases(models: Path, schema: Schema):
+    aliased = schema.xml.replace(
+        '<Choice value="Opinion" hotkey="3"/>', '<Choice value="Opinion" alias="OPN" hotkey="3"/>'
+    )
+    assert aliased != schema.xml
+    with TestClient(create_app(models, schema=schema)) as c:
+        body = {"tasks": [task(1, "I think this plan is a terrible idea number 3.")], "label_config": aliased}
+        (res,) = c.post("/predict", json=body).json()["results"]
+    assert res["result"][0]["value"]["choices"] == ["OPN"]
+
+
+def test_cold_start_predicts_nothing_and_says_so(tmp_path: Path, schema: Schema):
+    with TestClient(create_app(tmp_path / "empty", schema=schema)) as c:
+        assert c.get("/health").json()["model_version"] == NO_MODEL
+        results = c.post("/predict", json={"tasks": [task(1, "a"), task(2, "b")]}).json()["results"]
+    assert results == [{"result": [], "score": 0.0, "model_version": NO_MODEL}] * 2
+
+
+# --- bad requests -----------------------------------------------------------------------------------
+
+
+def test_bad_requests_get_4xx_with_a_message_and_the_server_keeps_serving(models: Path, schema: Schema):
+    head, _, tail = schema.xml.rpartition("</View>")
+    unknown_field = (
+        head + '<Choices name="topic" toName="text"><Choice value="A"/><Choice value="B"/></Choices></View>' + tail
+    )
+    no_stance = schema.xml.replace('name="stance"', 'name="position"')
+    cases = [
+        (b"{not json", 400, "not valid JSON"),
+        (b"[1, 2]", 400, "must be a JSON object"),
+        ({"project": "3.1"}, 400, "no 'tasks'"),
+        ({"tasks": {"id": 1}}, 400, "must be a list"),
+        ({"tasks": [{"id": 1, "data": {"text": "x"}}]}, 422, "lacks the data key(s) $meta, $next, $previous, $target"),
+        ({"tasks": ["text"]}, 422, "has no 'data' object"),
+        ({"tasks": [task(1, "x")], "label_config": "<View><Text"}, 422, "not a usable Label Studio config"),
+        ({"tasks": [task(1, "x")], "label_config": unknown_field}, 422, "field(s) 'topic' (choices)"),
+        ({"tasks": [task(1, "x")], "label_config": no_stance}, 422, "field(s) 'position' (choices)"),
+        ({"tasks": [task(1, "x")], "project": "seven"}, 400, "'project' must look like"),
+        ({"tasks": [task(1, "x")], "project": "8.1732000000"}, 404, "unknown project 8"),
+    ]
+    with TestClient(create_app(models, schema=schema, projects={3}), raise_server_exceptions=False) as c:
+        for body, status, message in cases:
+            kw = {"content": body} if isinstance(body, bytes) else {"json": {"project": "3.17", **body}}
+            r = c.post("/predict", **kw)
+            assert r.status_code == status, (body, r.text)
+            assert message in r.json()["error"], (body, r.json())
+            assert "Traceback" not in r.text
+        assert c.post("/webhook", content=b"nope").status_code == 400
+        assert c.post("/webhook", json={"action": "ANNOTATION_CREATED", "project": {"id": 3}}).status_code == 422
+        assert c.post("/webhook", json=created(annotation(1, 1, "Opinion"), task(1, "x"), project=9)).status_code == 404
+        assert c.get("/nowhere").status_code == 404 and "error" in c.get("/nowhere").json()
+        assert c.get("/health").json()["status"] == "UP"
+        ok = c.post("/predict", json={"tasks": [task(1, "Exports rose 5% in 2019.")], "project": "3.17"})
+        assert ok.status_code == 200 and len(ok.json()["results"]) == 1
+
+
+def test_basic_auth(models: Path, schema: Schema):
+    with TestClient(create_app(models, schema=schema, basic_auth="ls:s3cret")) as c:
+        r = c.get("/health")
+        assert r.status_code == 401 and "basic auth required" in r.json()["error"]
+        assert c.get("/health", auth=("ls", "wrong")).status_code == 401
+        assert c.get("/health", auth=("ls", "s3cret")).json()["status"] == "UP"
+
+
+def test_models_dir_must_hold_versions_not_be_one(models: Path, schema: Schema):
+    with pytest.raises(ModelError, match="is a model folder, not a folder of model versions"):
+        create_app(models / "demo", schema=schema)
+
+
+def test_other_webhook_actions_are_acknowledged_and_ignored(models: Path, schema: Schema):
+    with TestClient(create_app(models, schema=schema)) as c:
+        r = c.post("/webhook", json={"action": "TASKS_CREATED", "tasks": [{"id": 1}], "project": {"id": 3}})
+        assert r.status_code == 200 and r.json()["status"] == "ignored"
+    assert not (models / "annotations.log.jsonl").exists()
+
+
+# --- learning -----------------------------------------------------------------------------------------
+
+
+def test_webhook_replies_while_a_retrain_runs_then_the_new_version_is_swapped_in(
+    models: Path, schema: Schema, trained: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+):
+    gate = Gate(monkeypatch)
+    app = create_app(models, schema=schema, retrain_every=2, labels=trained[1])
+    backend = app.state.backend
+    t1, t2 = task(1, "We believe the tax is wrong."), task(2, "Officials support intervention in Venezuela.")
+    with TestClient(app) as c:
+        old = c.get("/health").json()["model_version"]
+        r = c.post("/webhook", json=created(annotation(11, 1, "Opinion", "Against"), t1))
+        assert r.json() == {"status": "ok", "action": "ANNOTATION_CREATED", "recorded": 1, "retrain": False}
+        assert c.get("/health").json()["pending"] == 1
+        r = c.post("/webhook", json=created(annotation(12, 2, "Other factual claim", "Favor"), t2))
+        assert r.status_code == 200 and r.json()["retrain"] is True
+        assert gate.entered.wait(60)
+        # the retrain is held open: the server answers, with the old model
+        r = c.post("/webhook", json=created(annotation(13, 1, "Opinion", "Against", user=2), t1))
+        assert r.status_code == 200 and r.json()["recorded"] == 1
+        h = c.get("/health").json()
+        assert h["training"] is True and h["model_version"] == old
+        assert c.post("/predict", json={"tasks": [t1]}).json()["results"][0]["model_version"] == old
+        gate.open()
+        assert backend.wait_idle(120)
+        h = c.get("/health").json()
+        assert h["model_version"] != old and h["last_error"] is None and h["retrains"] == 1
+        assert c.post("/predict", json={"tasks": [t1]}).json()["results"][0]["model_version"] == h["model_version"]
+        v = c.get("/versions").json()
+    assert v["versions"] == [old, h["model_version"]] and v["current"] == h["model_version"]
+    assert [m["folder"] for m in v["models"]] == ["demo", "demo-v001"]
+    assert (models / "demo" / "card.json").exists()  # old versions stay on disk
+    assert not list(models.glob(".building-*"))
+    live = (models / "demo-v001" / "training_labels.jsonl").read_text("utf-8")
+    assert '"label": "Opinion"' in live and '"target": "Foreign intervention in Venezuela"' in live
+    # a restart serves the version current.json names
+    with TestClient(create_app(models, schema=schema)) as c:
+        assert c.get("/health").json()["model_version"] == h["model_version"]
+
+
+def test_failed_retrain_keeps_the_old_model_and_reports_why(
+    models: Path, schema: Schema, monkeypatch: pytest.MonkeyPatch
+):
+    gate = Gate(monkeypatch, fail="class 'Favor' has 1 label")
+    gate.open()
+    app = create_app(models, schema=schema, retrain_every=1)
+    with TestClient(app) as c:
+        old = c.get("/health").json()["model_version"]
+        r = c.post("/webhook", json=created(annotation(11, 1, "Opinion", "Favor"), task(1, "We think so.")))
+        assert r.status_code == 200
+        assert app.state.backend.wait_idle(60)
+        h = c.get("/health").json()
+        assert h["model_version"] == old and "retrain failed" in h["last_error"] and "has 1 label" in h["last_error"]
+        assert c.post("/predict", json={"tasks": [task(1, "x")]}).json()["results"][0]["model_version"] == old
+        assert c.get("/versions").json()["versions"] == [old]
+    assert not list(models.glob(".building-*")) and not (models / "demo-v001").exists()
+
+
+def test_start_training_retrains_on_request_and_deletions_are_applied(models: Path, schema: Schema):
+    app = create_app(models, schema=schema, retrain_every=0)
+    backend = app.state.backend
+    t1 = task(1, "We believe the tax is wrong.")
+    with TestClient(app) as c:
+        for i in range(3):
+            r = c.post("/webhook", json=created(annotation(20 + i, 1, "Opinion", user=i), t1))
+            assert r.json()["retrain"] is False
+        assert [g["label"] for g in backend.training_table()] == ["Opinion"]
+        deleted = {"action": "ANNOTATIONS_DELETED", "annotations": [{"id": 20}, {"id": 21}, {"id": 22}]}
+        r = c.post("/webhook", json={**deleted, "project": {"id": 3}})
+        assert r.status_code == 200 and backend.training_table() == []
+        # nothing left to learn from: START_TRAINING runs, fails loudly, the old model stays
+        r = c.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 3}})
+        assert r.json()["status"] == "training"
+        assert backend.wait_idle(60)
+        assert "no labels to learn from" in c.get("/health").json()["last_error"]
