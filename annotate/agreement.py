@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ __all__ = [
     "span_f1",
     "label_order",
     "format_agreement",
+    "describe_table",
     "simulate_annotations",
 ]
 
@@ -292,6 +294,13 @@ def _alpha(value_counts: np.ndarray, n_values: int) -> float:
             return float("nan")
 
 
+def _resample_weights(n: int, *, n_boot: int, seed: int) -> np.ndarray:
+    """``n_boot`` x ``n`` multiplicities of ``n`` items drawn with replacement (fixed seed)."""
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n, size=(n_boot, n))
+    return np.stack([np.bincount(row, minlength=n) for row in draws]).astype(float)
+
+
 def _alpha_bootstrap(counts: np.ndarray, *, n_boot: int, seed: int) -> np.ndarray:
     """Nominal alpha of ``n_boot`` resamples of the items (rows of ``counts``), NaN-free.
 
@@ -303,9 +312,9 @@ def _alpha_bootstrap(counts: np.ndarray, *, n_boot: int, seed: int) -> np.ndarra
     """
     counts = np.asarray(counts, dtype=float)
     m = counts.sum(axis=1)
-    agree = (counts * (counts - 1)).sum(axis=1) / (m - 1)
-    rng = np.random.default_rng(seed)
-    w = rng.multinomial(len(counts), np.full(len(counts), 1 / len(counts)), size=n_boot).astype(float)
+    with np.errstate(all="ignore"):
+        agree = (counts * (counts - 1)).sum(axis=1) / (m - 1)
+    w = _resample_weights(len(counts), n_boot=n_boot, seed=seed)
     n, o = w @ m, w @ agree
     nc = w @ counts
     with np.errstate(all="ignore"):
@@ -488,6 +497,7 @@ def agreement(
     (nominal; missing data allowed) with a bootstrap 95% interval over items (``n_boot``
     resamples, ``seed``), ``fleiss_kappa`` and ``cohen_kappa`` for every annotator pair. For
     span fields: ``span_f1_exact`` and ``span_f1_overlap`` for every pair (see :func:`span_f1`).
+    Answers to fields the schema lacks get one ``not_in_schema`` row each, so they are not lost.
 
     Columns: :data:`AGREEMENT_COLUMNS` = field, metric, annotator_a, annotator_b, value, ci_low,
     ci_high, n_items, n_annotators, note. ``value`` is NaN exactly when it cannot be computed, and
@@ -518,6 +528,16 @@ def agreement(
         rows += _field_agreement(v, f, n_boot=n_boot, seed=seed, left_out=left_out)
     for f in span_fields:
         rows += _span_agreement(span_votes(d, schema, f.name, prepared=True), f)
+    if field is None:
+        ok = d[_is_vote(d)]
+        for name, n in ok.loc[~ok["field"].isin(list(schema.fields)), "field"].value_counts().sort_index().items():
+            rows.append(
+                _row(
+                    str(name),
+                    "not_in_schema",
+                    note=f"{n} answers to '{name}', which {Path(schema.path).name} does not have; not computed",
+                )
+            )
     out = pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
     for col in ("value", "ci_low", "ci_high"):
         out[col] = out[col].astype(float)
@@ -710,6 +730,23 @@ def annotator_stats(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
 
 def _fmt(x: float) -> str:
     return f"{x:.3f}"
+
+
+def describe_table(df: pd.DataFrame) -> str:
+    """One line on what the table holds and what does not count as a vote.
+
+    >>> describe_table(df)  # doctest: +SKIP
+    '12 annotations by 3 annotators on 5 sentences; not votes: 1 skipped, 1 draft, 2 rows with an issue'
+    """
+    d = prepare(df)
+    subs = d[~d["is_draft"]].drop_duplicates("annotation_id")
+    n_drafts = d.loc[d["is_draft"], "annotation_id"].nunique()
+    n_issue = int(d["issue"].notna().sum())
+    return (
+        f"{len(subs)} annotations by {subs['annotator'].nunique()} annotators on {d['sentence_id'].nunique()} "
+        f"sentences; not votes: {int(subs['was_cancelled'].sum())} skipped, {n_drafts} draft"
+        f"{'' if n_drafts == 1 else 's'}, {n_issue} row{'' if n_issue == 1 else 's'} with an issue"
+    )
 
 
 def format_agreement(table: pd.DataFrame) -> str:

@@ -199,10 +199,12 @@ def agree(
     schema: _SchemaOpt = None,
 ) -> None:
     """Agreement per field and annotator pair: observed, Cohen, Fleiss, Krippendorff alpha (95% CI), span F1."""
-    from annotate.agreement import agreement, format_agreement
+    from annotate.agreement import agreement, describe_table, format_agreement
 
     df, sch = _annotations_and_schema(path, schema)
-    _echo(format_agreement(agreement(df, sch, field=field)))
+    table = agreement(df, sch, field=field)
+    _echo(describe_table(df))
+    _echo(format_agreement(table))
 
 
 @app.command("resolve")
@@ -252,7 +254,7 @@ def report_agreement(
     from annotate.report import agreement_report, write_report
 
     df, sch = _annotations_and_schema(path, schema)
-    texts = {r["sentence_id"]: r.get("text") for _, r in read_jsonl(sentences)} if sentences else None
+    texts = {r.get("sentence_id"): r.get("text") for _, r in read_jsonl(sentences)} if sentences else None
     write_report(agreement_report(df, sch, texts=texts), output)
     _echo(f"wrote {output}")
 
@@ -462,6 +464,43 @@ def studio_connect_model(
         studio, project, model_url, title=title, is_interactive=interactive, basic_auth=_user_pass(basic_auth)
     )
     _echo(str(summary))
+
+
+# --- bench -----------------------------------------------------------------------------
+
+
+@app.command()
+def bench(
+    name: Annotated[str, typer.Argument(help="semeval2016, fnc1, emergent, clef2019, claimbuster, or all.")],
+    train: Annotated[Path | None, typer.Option(help="Training file (CLEF: folder of debates).")] = None,
+    test: Annotated[Path | None, typer.Option(help="Official test file; without it, a dev split.")] = None,
+    data: Annotated[Path, typer.Option(help="With 'all': folder holding the datasets.")] = Path("../shared/data"),
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="With 'all': Markdown file.")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    fast: Annotated[bool, typer.Option(help="Subsample and shrink models (CI smoke run).")] = False,
+) -> None:
+    """Train the benchmark's model on --train and score --test (or a dev split) with its official metric."""
+    import json
+
+    from annotate.bench.run import run_all, run_benchmark
+    from annotate.errors import InputError
+    from annotate.io import atomic_write
+
+    if name == "all":
+        table = run_all(data, fast=fast)
+        if output is not None:
+            with atomic_write(output) as fh:
+                fh.write(table)
+        _echo(table.rstrip("\n"))
+        return
+    if train is None:
+        raise InputError(f"bench {name} needs --train", hint="give the training file (CLEF: its folder)")
+    result = run_benchmark(name, train, test, fast=fast)
+    if json_:
+        _echo(json.dumps(result))
+    else:
+        _echo(f"{name}: {result['metric']} = {result['score']:.4g} on {result['evaluation']}")
+        _echo(f"  n_train {result['n_train']}, n_test {result['n_test']}, fit {result['fit_seconds']:.1f} s")
 
 
 def _is_tty() -> bool:

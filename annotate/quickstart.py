@@ -32,7 +32,7 @@ def _label_studio(workdir: Path, schema: Schema, data_dir: str | Path | None = N
     from annotate.studio.client import connect
     from annotate.studio.push import hint_predictions, push, read_sentences
 
-    yield "starting Label Studio (the first start takes about a minute)..."
+    yield "starting Label Studio (the first start migrates its database: 30 s to a few minutes)..."
     info = server.start(data_dir)
     yield from info.lines()
     sentences = read_sentences(workdir / "sentences.jsonl")

@@ -200,7 +200,7 @@ def agreement_report(
     field_rows = table[table["annotator_a"].isna()]
     rows = []
     for r in field_rows.itertuples(index=False):
-        ci = f"[{_num(r.ci_low)}, {_num(r.ci_high)}]" if not np.isnan(r.ci_low) else ""
+        ci = f"[{_num(r.ci_low)},&nbsp;{_num(r.ci_high)}]" if not np.isnan(r.ci_low) else ""
         cls = ' class="na"' if np.isnan(r.value) else ""
         rows.append(
             [

@@ -135,6 +135,8 @@ def review_push(
     project = project or str(annotations["project"].dropna().iloc[0])
     title = review_project or review_project_title(project)
     _gold, conflicts = resolve(annotations, schema, method=method)  # type: ignore[arg-type]
+    # "hidden" conflicts are stance answers that the gold claim type hides: nothing to decide
+    conflicts = conflicts[conflicts["reason"] == "tie"]
     votes = _valid_votes(annotations)
     per_task = _pick_tasks(conflicts, votes)
     summary = ReviewPushSummary(project=project, review_project=title, review_project_id=0, url=studio.url,

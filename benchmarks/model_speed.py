@@ -9,7 +9,9 @@ LogisticRegression(C=10))``. Both are measured in the same run, on the same data
   of the predicted label, and MAP, the task's official metric (average precision of the
   check-worthy class per debate, averaged over debates);
 - **speed and memory**: 100,000 sentences drawn with replacement from the same data (seed 0):
-  training time, ``predict_proba`` throughput in sentences/s, and peak resident memory. Each model
+  training time, ``predict_proba`` throughput in sentences per CPU-second, and peak resident
+  memory. Times are CPU time of the process (``time.process_time``, all threads), because the
+  machine is shared and wall-clock time measures the neighbours; wall time is printed beside it. Each model
   runs in its own fresh process, so peak RSS is that model's alone (on top of the data, whose
   size is printed as the baseline).
 
@@ -95,13 +97,23 @@ def speed(which: str, n: int, queue) -> None:
     df = load().sample(n=n, replace=True, random_state=0).reset_index(drop=True)
     base = _rss_mb()
     model = make(which)
-    t0 = time.perf_counter()
+    c0, w0 = time.process_time(), time.perf_counter()
     model.fit(_X(which, df), df["label"])
-    fit_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    fit_cpu, fit_wall = time.process_time() - c0, time.perf_counter() - w0
+    c0, w0 = time.process_time(), time.perf_counter()
     model.predict_proba(_X(which, df))
-    pred_s = time.perf_counter() - t0
-    queue.put({"fit_s": fit_s, "predict_s": pred_s, "per_s": n / pred_s, "base_mb": base, "peak_mb": _rss_mb()})
+    pred_cpu, pred_wall = time.process_time() - c0, time.perf_counter() - w0
+    queue.put(
+        {
+            "fit_cpu_s": fit_cpu,
+            "fit_wall_s": fit_wall,
+            "predict_cpu_s": pred_cpu,
+            "predict_wall_s": pred_wall,
+            "per_cpu_s": n / pred_cpu,
+            "base_mb": base,
+            "peak_mb": _rss_mb(),
+        }
+    )
 
 
 def run(target, *args) -> dict:
@@ -131,23 +143,27 @@ def main() -> None:
         f"quality: CLEF-2019, train {q['train_docs']} debates, test {q['test_docs']} debates "
         f"({q['test_sentences']} sentences); speed/memory: {args.n:,} sentences"
     )
-    print("| model | macro-F1 | MAP | train s | predict s | sentences/s | data RSS MB | peak RSS MB |")
+    print(
+        "| model | macro-F1 | MAP | train CPU s (wall) | predict CPU s (wall) | sentences per CPU-s "
+        "| data RSS MB | peak RSS MB |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for which, r in res.items():
         print(
-            f"| {which} | {r['macro_f1']:.3f} | {r['map']:.4f} | {r['fit_s']:.1f} | {r['predict_s']:.2f} | "
-            f"{r['per_s']:,.0f} | {r['base_mb']:.0f} | {r['peak_mb']:.0f} |"
+            f"| {which} | {r['macro_f1']:.3f} | {r['map']:.4f} | {r['fit_cpu_s']:.1f} ({r['fit_wall_s']:.1f}) | "
+            f"{r['predict_cpu_s']:.2f} ({r['predict_wall_s']:.2f}) | {r['per_cpu_s']:,.0f} | {r['base_mb']:.0f} | "
+            f"{r['peak_mb']:.0f} |"
         )
     o, b = res["ours"], res["ls-example"]
     print(
-        f"ratios ours/ls-example: training time {o['fit_s'] / b['fit_s']:.2f}, throughput "
-        f"{o['per_s'] / b['per_s']:.2f}, peak RSS {o['peak_mb'] / b['peak_mb']:.2f}, "
+        f"ratios ours/ls-example: training CPU time {o['fit_cpu_s'] / b['fit_cpu_s']:.2f}, throughput "
+        f"{o['per_cpu_s'] / b['per_cpu_s']:.2f}, peak RSS {o['peak_mb'] / b['peak_mb']:.2f}, "
         f"MAP {o['map'] / b['map']:.2f}, macro-F1 {o['macro_f1'] / b['macro_f1']:.2f}"
     )
-    faster = o["per_s"] >= b["per_s"]
+    faster = o["per_cpu_s"] >= b["per_cpu_s"]
     better = o["map"] > b["map"] and o["macro_f1"] >= b["macro_f1"]
     print(
-        f"acceptance: predicts at least as fast per sentence: {'yes' if faster else 'NO'}; "
+        f"acceptance: predicts at least as fast per sentence (CPU time): {'yes' if faster else 'NO'}; "
         f"scores higher (MAP, macro-F1 not lower): {'yes' if better else 'NO'}"
     )
     if args.json:

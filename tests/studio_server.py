@@ -105,6 +105,41 @@ class StudioServer:
         return self.client().projects.create(title=self.project_title(prefix), label_config=label_config, **kwargs)
 
 
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / ".annotate" / "test-template"  # git-ignored
+_RUNTIME_FILES = ("server.json", "server.pid", "server.log")
+
+
+def _template(timeout: float) -> Path:
+    """A data dir with a migrated database and the admin user, made once by a cold start.
+
+    A cold start runs ~100 Django migrations (30 s on an idle 2-core box, minutes on a busy
+    one); copying this template makes every later session a warm start (a few seconds).
+    """
+    from annotate.errors import AnnotateError
+    from annotate.studio import server
+
+    if (TEMPLATE / "label_studio.sqlite3").is_file() and (TEMPLATE / "token").is_file():
+        return TEMPLATE
+    build = Path(tempfile.mkdtemp(prefix="template-", dir=TEMPLATE.parent if TEMPLATE.parent.is_dir() else None))
+    try:
+        server.start(build, port=server.free_port(), timeout=timeout, detach=False)
+    except AnnotateError as err:
+        log = build / "server.log"
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        shutil.rmtree(build, ignore_errors=True)
+        pytest.fail(f"could not start the Label Studio test server: {err}\n--- server.log tail ---\n{tail}")
+    finally:
+        server.stop(build)
+    for name in _RUNTIME_FILES:
+        (build / name).unlink(missing_ok=True)
+    try:
+        build.rename(TEMPLATE)  # atomic: a concurrent session may have won the race, which is fine
+    except OSError:
+        shutil.rmtree(build, ignore_errors=True)
+    return TEMPLATE
+
+
 @pytest.fixture(scope="session")
 def studio() -> Any:
     """Start one Label Studio server for the session (fails, never skips, if it cannot)."""
@@ -115,9 +150,13 @@ def studio() -> Any:
     data_dir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="annotate-ls-"))
     try:
         try:
+            timeout = float(os.environ.get("ANNOTATE_TEST_LS_TIMEOUT", "900"))
             running = server.status(data_dir) if keep else None
+            if not keep:
+                shutil.copytree(_template(timeout), data_dir, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns(*_RUNTIME_FILES))  # fmt: skip
             port = running.port if running else server.free_port()
-            info = server.start(data_dir, port=port, timeout=240, detach=bool(keep))
+            info = server.start(data_dir, port=port, timeout=timeout, detach=bool(keep))
         except AnnotateError as err:
             log = data_dir / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""

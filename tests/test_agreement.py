@@ -12,9 +12,11 @@ import pytest
 from annotate.agreement import (
     _alpha,
     _alpha_bootstrap,
+    _resample_weights,
     agreement,
     annotator_stats,
     coincidences,
+    describe_table,
     disagreements,
     format_agreement,
     observed_agreement,
@@ -117,8 +119,8 @@ def test_bootstrap_is_the_library_alpha_on_each_resample():
     counts = pd.crosstab(frame(KRIPPENDORFF_2011)["item"], frame(KRIPPENDORFF_2011)["value"]).to_numpy()
     counts = counts[counts.sum(axis=1) >= 2]
     boots = _alpha_bootstrap(counts, n_boot=25, seed=3)
-    rng = np.random.default_rng(3)
-    w = rng.multinomial(len(counts), np.full(len(counts), 1 / len(counts)), size=25)
+    w = _resample_weights(len(counts), n_boot=25, seed=3).astype(int)
+    assert (w.sum(axis=1) == len(counts)).all()
     expected = np.array([_alpha(np.repeat(counts, wi, axis=0), 5) for wi in w])
     np.testing.assert_allclose(boots, expected[np.isfinite(expected)], rtol=1e-12)
     np.testing.assert_array_equal(boots, _alpha_bootstrap(counts, n_boot=25, seed=3))  # fixed seed
@@ -238,6 +240,9 @@ def test_cancelled_draft_and_flagged_rows_are_not_votes_but_are_counted(schema):
         ]
     )
     assert len(votes(df, schema, "claim_type")) == 3
+    assert describe_table(df) == (
+        "5 annotations by 2 annotators on 4 sentences; not votes: 1 skipped, 1 draft, 1 row with an issue"
+    )
     stats = annotator_stats(df, schema).set_index(["annotator", "field"])
     b = stats.loc[("b", "claim_type")]
     assert b.n_annotations == 3 and b.skip_rate == pytest.approx(1 / 3)  # the draft is no annotation
@@ -275,6 +280,13 @@ def test_empty_table(schema):
 def test_table_from_another_schema(codes, schema):
     with pytest.raises(SchemaError, match=r"is from another schema: its fields \(code\) are not fields of"):
         agreement(frame(KRIPPENDORFF_2011), schema)
+
+
+def test_fields_the_schema_lacks_are_listed_not_dropped(schema):
+    df = pd.DataFrame([row("s1", "a", "claim_type", "Opinion", 1), row("s1", "a", "verdict", "True", 1)])
+    extra = metric(agreement(df, schema), "not_in_schema")
+    assert extra.field == "verdict" and np.isnan(extra.value)
+    assert extra.note == "1 answers to 'verdict', which claims_stance.xml does not have; not computed"
 
 
 def test_missing_columns(schema):
@@ -349,7 +361,10 @@ def test_cli_agree(cli, tables, tmp_path, schema_path):
     tables["ann"] = df
     code, out, err = cli("agree", "ann", "--field", "claim_type", "--schema", schema_path)
     assert code == 0, err
-    assert out.splitlines()[0] == "claim_type"
+    assert out.splitlines()[:2] == [
+        "4 annotations by 2 annotators on 2 sentences; not votes: 0 skipped, 0 drafts, 0 rows with an issue",
+        "claim_type",
+    ]
     assert "  observed_agreement: 0.500 (n_items=2)" in out
     assert "nan" not in out.lower()
 

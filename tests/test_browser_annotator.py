@@ -10,8 +10,10 @@ One test walks what an annotator does and then reads it back with the library's 
 4. keyboard only, with the hotkeys read from the schema: "Not a claim" hides the stance question,
    a claim type shows it again, a stance is picked; ``s`` + a drag at integer coordinates marks
    the speaker's words; ctrl+enter submits, ctrl+space skips the next task;
-5. ``pull`` must then see exactly those results: the values, the Speaker span's offsets
-   (``text[start:end] == span_text``), the skip as a cancelled row, the annotator's email.
+5. on the third task a stance is answered and then hidden by "Not a claim" before submitting;
+6. ``pull`` must then see exactly those results: the values, the Speaker span's offsets
+   (``text[start:end] == span_text``), the skip as a cancelled row, no stale stance on the third
+   task, the annotator's email.
 
 Screenshots of the labelling screen go to ``artifacts/screenshots/``.
 """
@@ -231,11 +233,24 @@ def test_annotator_labels_submits_skips_and_pull_sees_it(studio, browser, screen
     task2 = second_task.value.json()
     assert task2["id"] != task1["id"]
     page.locator(SENTENCE).filter(has_text=task2["data"]["text"][:40]).wait_for(state="visible")
-    with page.expect_response(_is_next_task), page.expect_response(_is_annotation_post) as skipped:
+    with page.expect_response(_is_next_task) as third_task, page.expect_response(_is_annotation_post) as skipped:
         page.keyboard.press("Control+Space")
     assert skipped.value.status == 201, skipped.value.text()
     assert skipped.value.json()["task"] == task2["id"] and skipped.value.json()["was_cancelled"]
     page.screenshot(path=screenshots / "04-after-skip.png")
+
+    # --- a stance answered, then hidden by "Not a claim", must not be saved -----------------------
+    task3 = third_task.value.json()
+    page.locator(SENTENCE).filter(has_text=task3["data"]["text"][:40]).wait_for(state="visible")
+    page.keyboard.press(type_keys[CHOSEN_TYPE])
+    stance_radio.wait_for(state="visible")
+    page.keyboard.press(stance_keys[CHOSEN_STANCE])
+    page.wait_for_function("el => el.checked", arg=stance_radio.element_handle())
+    page.keyboard.press(type_keys[HIDING_TYPE])
+    stance_radio.wait_for(state="hidden")
+    with page.expect_response(_is_annotation_post) as posted3:
+        page.keyboard.press("Control+Enter")
+    assert posted3.value.status == 201 and posted3.value.json()["task"] == task3["id"], posted3.value.text()
     page.context.close()
 
     # --- pull sees exactly that -----------------------------------------------------------------
@@ -243,7 +258,7 @@ def test_annotator_labels_submits_skips_and_pull_sees_it(studio, browser, screen
     df = load_annotations(result.table_path)
     done = df[~df.is_draft]
     assert set(done.annotator) == {email}, f"annotations by others: {set(done.annotator)}"
-    assert set(done.task_id) == {task1["id"], task2["id"]}
+    assert set(done.task_id) == {task1["id"], task2["id"], task3["id"]}
 
     labelled = done[done.task_id == task1["id"]]
     assert not labelled.was_cancelled.any()
@@ -266,4 +281,7 @@ def test_annotator_labels_submits_skips_and_pull_sees_it(studio, browser, screen
     assert len(skipped_rows) == 1, skipped_rows.to_dict("records")
     row = skipped_rows.iloc[0]
     assert bool(row.was_cancelled) and pd.isna(row.field)
-    assert result.summary["skipped"] == 1 and result.summary["annotations"] == 2
+    assert result.summary["skipped"] == 1 and result.summary["annotations"] == 3
+
+    stale = done[done.task_id == task3["id"]]
+    assert stale[["field", "value"]].values.tolist() == [["claim_type", HIDING_TYPE]], stale.to_dict("records")

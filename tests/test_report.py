@@ -97,3 +97,24 @@ def test_cli_report_agreement(cli, monkeypatch, example, schema_path, tmp_path):
     assert code == 0, err
     assert stdout.strip() == f"wrote {out}"
     assert "<h2>claim_type</h2>" in out.read_text()
+
+
+def test_readme_example_prints_what_the_readme_shows(monkeypatch, tmp_path, capsys):
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Agreement and gold labels", 1)[1].split("\n## ", 1)[0]
+    code, shown = re.findall(r"```(?:python)?\n(.*?)```", section, flags=re.S)[:2]
+    monkeypatch.chdir(tmp_path)  # the example writes docs/img/... and report.html
+    ns: dict = {}
+    exec(compile(code, "README.md", "exec"), ns)
+    assert capsys.readouterr().out == shown
+    # "majority vote decides 74 sentences (72 right) and leaves 6 ties; Dawid-Skene decides all 80, 77 right"
+    truth = ns["truth"]
+    for method, decided, right, ties in (("majority", 74, 72, 6), ("dawid-skene", 80, 77, 0)):
+        assert f"{decided} sentences ({right} right)" in section or f"all {decided}, {right} right" in section
+        gold, conflicts = ns["resolve"](ns["df"], ns["schema"], method=method)
+        labels = gold.set_index("item")["label"].reindex(truth.index)
+        assert (len(gold), int((labels == truth).sum()), len(conflicts)) == (decided, right, ties)
+    assert (tmp_path / "docs" / "img" / "agreement-heatmap.png").read_bytes().startswith(PNG)
+    assert (ROOT / "docs" / "img" / "agreement-heatmap.png").exists()

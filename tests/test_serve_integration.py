@@ -134,3 +134,29 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(served):
         r = http.post("/predict", json={"tasks": [{"id": 1, "data": {"text": "x"}}], "label_config": schema.xml})
         assert r.status_code == 422 and "$target" in r.json()["error"]
         assert http.get("/health").json()["status"] == "UP"
+
+
+def test_cold_start_behind_basic_auth_still_hears_annotations(studio, tmp_path: Path, schema_path: Path):
+    """No model yet, credentials required: LS connects with them and its webhook carries them too."""
+    schema = Schema.from_file(schema_path)
+    app = create_app(tmp_path / "models", schema=schema, basic_auth=("ls", "s3cret-pw"), retrain_every=0)
+    ls = studio.client()
+    project = studio.new_project(schema.xml, prefix="serve-auth")
+    sents = [{**s, "start": 0, "end": len(s["text"])} for s in sentences(TEXTS[:2])]
+    ls.projects.import_tasks(id=project.id, request=[{"data": t} for t in make_tasks(sents, schema)])
+    with serve_in_thread(app) as url:
+        assert httpx.get(f"{url}/health").status_code == 401
+        summary = connect_model(studio.studio(), project.id, url, basic_auth=("ls", "s3cret-pw"))
+        assert summary.model_version == "none" and summary.webhook, str(summary)
+        tid = next(iter(ls.tasks.list(project=project.id, page_size=10))).id
+        ls.annotations.create(
+            id=tid,
+            result=[
+                {"from_name": "claim_type", "to_name": "text", "type": "choices", "value": {"choices": ["Opinion"]}}
+            ],
+            completed_by=studio.create_user("ann").id,
+        )
+        auth = ("ls", "s3cret-pw")
+        _poll("the annotation to reach the backend", lambda: httpx.get(f"{url}/health", auth=auth).json()["pending"])
+        assert [g["label"] for g in app.state.backend.training_table()] == ["Opinion"]
+    ls.projects.delete(id=project.id)

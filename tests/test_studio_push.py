@@ -126,12 +126,13 @@ def test_predictions_show_as_preannotations_with_alias(studio, sentences, tmp_pa
          "score": 0.4, "model_version": "m-1"},
         {"sentence_id": second["sentence_id"], "field": "spans", "value": {"start": 0, "end": 5, "label": "Claim"},
          "score": 0.9, "model_version": "m-1"},
+        {"sentence_id": "s-not-pushed", "field": "claim_type", "value": "Opinion", "model_version": "m-1"},
     ]  # fmt: skip
     preds.write_text("".join(json.dumps(x) + "\n" for x in lines))
     s = studio.studio()
     title = studio.project_title("preds")
     summary = push(s, sentences, schema, project=title, predictions=preds)
-    assert summary.model_version == "m-1"
+    assert summary.model_version == "m-1" and summary.predictions_unmatched == 1
     ls = studio.client()
     assert ls.projects.get(id=summary.project_id).model_version == "m-1"
     tasks = {t.data["task_key"]: t for t in ls.tasks.list(project=summary.project_id, fields="all")}

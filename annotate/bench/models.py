@@ -274,7 +274,7 @@ class HeadlineFeatures(BaseEstimator, TransformerMixin):
     cosine (their PPDB alignment and dependency features need a parser; these stand in).
     """
 
-    def __init__(self, char_ngrams: bool = True) -> None:
+    def __init__(self, char_ngrams: bool = False) -> None:
         self.char_ngrams = char_ngrams
 
     def fit(self, X: pd.DataFrame, y=None) -> HeadlineFeatures:
@@ -326,7 +326,7 @@ class HeadlineFeatures(BaseEstimator, TransformerMixin):
         return sp.hstack(blocks).tocsr()
 
 
-def make_emergent_model(C: float = 1.0, char_ngrams: bool = True) -> Pipeline:
+def make_emergent_model(C: float = 1.0, char_ngrams: bool = False) -> Pipeline:
     """Headline features into multinomial logistic regression (as Ferreira and Vlachos 2016)."""
     return Pipeline(
         [

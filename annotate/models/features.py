@@ -155,40 +155,47 @@ for _i, _name in enumerate(_CUE_WORDS):
 _CUE_SLOTS = {name: i for i, name in enumerate(_CUE_WORDS)}
 
 
+# Tokens are whitespace-split and stripped of punctuation, then looked up in one dict: ten
+# times cheaper than a regex alternation of the cue words, so that this block costs less than
+# the TF-IDF block (see benchmarks/model_speed.py).
+_STRIP = "\"'\u201c\u201d\u2018\u2019.,;:!?()[]{}-\u2014\u2013\u2026"
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+_YEAR_RE = re.compile(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)")
+_CAPS = re.compile(r"(?<=\s)[A-Z]")
+_ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
+_NEG_SLOT = _CUE_SLOTS["negation"]
+_FIRST_SLOT = _CUE_SLOTS["first_person"]
+_US = re.compile(r"\bUS\b")
+
+
 def _cue_counts(text: str) -> list[float]:
-    words = _WORD.findall(text)
+    lowered = text.lower().split()
+    n_words = len(lowered)
     counts = [0] * len(_CUE_WORDS)
-    numbers = years = caps = acronyms = 0
-    for k, w in enumerate(words):
-        if w[0].isdigit():
-            numbers += 1
-            if len(w) == 4 and w[:2] in ("18", "19", "20") and w.isdigit():
-                years += 1
-            continue
-        if k and w[0].isupper():
-            caps += 1
-            if len(w) > 1 and w.isupper() and w.isalpha():
-                acronyms += 1
-        lw = w.lower()
-        hits = _CUE_INDEX.get(lw)
+    for word in lowered:
+        word = word.strip(_STRIP)
+        hits = _CUE_INDEX.get(word)
         if hits:
             for i in hits:
                 counts[i] += 1
-        elif lw.endswith("n't"):
-            counts[_CUE_SLOTS["negation"]] += 1
+        elif word.endswith("n't"):
+            counts[_NEG_SLOT] += 1
+    if counts[_FIRST_SLOT] and " US" in text:  # the country, not first person
+        counts[_FIRST_SLOT] -= len(_US.findall(text))
+    numbers = len(_DIGITS.findall(text))
     c = _CUE_SLOTS
     log1p = math.log1p
     return [
-        log1p(len(words)),
+        log1p(n_words),
         float(numbers > 0),
         log1p(numbers),
         float(counts[c["percent"]] > 0 or "%" in text),
-        float(counts[c["money"]] > 0 or any(s in text for s in "$€£¥")),
+        float(counts[c["money"]] > 0 or "$" in text or "€" in text or "£" in text or "¥" in text),
         float(counts[c["quantity"]] > 0),
-        float(years > 0),
+        float(_YEAR_RE.search(text) is not None),
         log1p(counts[c["comparison"]]),
-        caps / max(len(words) - 1, 1),
-        float(acronyms > 0),
+        len(_CAPS.findall(text)) / max(n_words - 1, 1),
+        float(_ACRONYM.search(text) is not None),
         log1p(counts[c["hedge"]]),
         log1p(counts[c["first_person"]]),
         float(counts[c["second_person"]] > 0),
@@ -220,7 +227,7 @@ class ClaimFeatures(_TextTransformer):
     input shape.
 
     >>> ClaimFeatures().fit_transform([["Unemployment fell 3.5% in 2019."]])[0, :3].round(2).tolist()
-    [1.95, 1.0, 1.1]
+    [1.79, 1.0, 1.1]
     """
 
     def fit(self, X, y=None):

@@ -47,7 +47,7 @@ def _classifier(C: float, class_weight: str | None, calibration: str, cv: int) -
 def make_claim_model(
     *,
     C: float = 0.1,
-    word_ngrams: tuple[int, int] = (1, 2),
+    word_ngrams: tuple[int, int] = (1, 1),
     char_ngrams: tuple[int, int] | None = None,
     min_df: int | float = 2,
     max_features: int | None = 200_000,

@@ -440,8 +440,12 @@ def push(
     model_versions: list[str] = []
     if predictions is not None:
         sent_index = {r["sentence_id"]: r for r in records}
+        task_targets = {(t["sentence_id"], t["target_id"]) for t in tasks}
         for rec in read_predictions(predictions, schema, sent_index):
-            if rec["sentence_id"] not in sent_index:
+            # a sentence we do not push, or a target the sentence has no task for: counted, not attached
+            if rec["sentence_id"] not in sent_index or (
+                rec["target"] and (rec["sentence_id"], rec["target"]) not in task_targets
+            ):
                 unmatched += 1
                 continue
             by_sentence.setdefault(rec["sentence_id"], []).append(rec)

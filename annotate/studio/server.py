@@ -166,6 +166,8 @@ def _healthy(url: str, timeout: float = 2.0) -> bool:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as the server will: a port left in TIME_WAIT by the previous run is free, a listener is not
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -237,7 +239,7 @@ def start(
     *,
     port: int | None = None,
     binary: str | Path | None = None,
-    timeout: float = 180.0,
+    timeout: float = 600.0,
     detach: bool = True,
 ) -> ServerInfo:
     """Start a local server (or reuse the one already running from ``data_dir``); wait for /health.

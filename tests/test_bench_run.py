@@ -1,0 +1,150 @@
+"""`annotate bench`: bad input gives one line and exit 2; fast smoke runs on official layouts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from annotate.bench import run_benchmark
+from annotate.bench.run import BENCHMARKS, results_table
+from tests.test_bench_loaders import write_claimbuster, write_fnc
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_unknown_benchmark(cli, tmp_path):
+    code, out, err = cli("bench", "fnc2", "--train", tmp_path / "x.csv")
+    assert code == 2
+    assert one_line(err) == (
+        "error: unknown benchmark 'fnc2'. use one of: semeval2016, fnc1, emergent, clef2019, claimbuster, all."
+    )
+
+
+def test_missing_train_file(cli, tmp_path):
+    code, out, err = cli("bench", "emergent", "--train", tmp_path / "nope.csv")
+    assert code == 2
+    assert one_line(err) == f"error: {tmp_path / 'nope.csv'}: no such Emergent file. check the path."
+
+
+def test_missing_train_option(cli):
+    code, out, err = cli("bench", "emergent")
+    assert code == 2
+    assert one_line(err) == "error: bench emergent needs --train. give the training file (CLEF: its folder)."
+
+
+def test_fnc_test_bodies_not_beside_stances(cli, tmp_path):
+    train = write_fnc(tmp_path)
+    test_dir = tmp_path / "test"
+    test_dir.mkdir()
+    test = test_dir / "competition_test_stances.csv"
+    test.write_text("Headline,Body ID,Stance\nA,7,agree\n")
+    code, out, err = cli("bench", "fnc1", "--train", train, "--test", test)
+    assert code == 2
+    assert one_line(err) == (
+        f"error: {test}: no bodies file beside the stances file (looked for competition_test_bodies.csv). "
+        f"put the official bodies file at {test_dir / 'competition_test_bodies.csv'}."
+    )
+
+
+def test_wrong_columns_in_test_file(cli, tmp_path):
+    train = write_claimbuster(tmp_path / "kfold_25ncs.csv")
+    test = tmp_path / "test.csv"
+    test.write_text("id,sentence\n1,hello\n")
+    code, out, err = cli("bench", "claimbuster", "--train", train, "--test", test)
+    assert code == 2
+    assert "test.csv: missing column(s) sentence_id, label, text" in one_line(err)
+
+
+def test_bench_all_without_data(cli, tmp_path):
+    code, out, err = cli("bench", "all", "--data", tmp_path)
+    assert code == 2
+    assert one_line(err).startswith(f"error: {tmp_path}: no benchmark data in this folder. expected e.g. ")
+
+
+def test_claimbuster_4fold_cv_json(cli, tmp_path):
+    train = write_claimbuster(tmp_path / "kfold_25ncs.csv", 60)
+    code, out, err = cli("bench", "claimbuster", "--train", train, "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["benchmark"] == "claimbuster" and r["metric"] == "F1 (check-worthy)"
+    assert len(r["fold_scores"]) == 4 and r["evaluation"] == "4-fold stratified cross-validation"
+    assert r["n_train"] + r["n_test"] == 60
+    # the synthetic check-worthy sentences are all numbers and quantities: easy to find
+    assert r["score"] > 0.9
+
+
+def _subsample(src: pd.DataFrame, col: str, n: int) -> pd.DataFrame:
+    keep = src[col].drop_duplicates().iloc[:n]
+    return src[src[col].isin(keep)]
+
+
+needs_data = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"no benchmark data in {SHARED_DATA}")
+
+
+@needs_data
+def test_fnc_smoke_on_official_test_layout(cli, tmp_path):
+    """Train on some bodies, score a held-out 'competition_test' pair of files via the CLI."""
+    stances = pd.read_csv(SHARED_DATA / "fnc1" / "train_stances.csv")
+    bodies = pd.read_csv(SHARED_DATA / "fnc1" / "train_bodies.csv")
+    ids = stances["Body ID"].drop_duplicates()
+    for prefix, part in (("train", ids.iloc[:60]), ("competition_test", ids.iloc[60:80])):
+        stances[stances["Body ID"].isin(part)].to_csv(tmp_path / f"{prefix}_stances.csv", index=False)
+        bodies[bodies["Body ID"].isin(part)].to_csv(tmp_path / f"{prefix}_bodies.csv", index=False)
+    code, out, err = cli(
+        "bench", "fnc1", "--train", tmp_path / "train_stances.csv",
+        "--test", tmp_path / "competition_test_stances.csv", "--json", "--fast",
+    )
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["n_test"] == int(stances["Body ID"].isin(ids.iloc[60:80]).sum())
+    assert r["evaluation"].startswith("test file")
+    # better than all-unrelated, which scores 0.25 per unrelated pair only
+    test = stances[stances["Body ID"].isin(ids.iloc[60:80])]
+    all_unrelated = 100 * 0.25 * (test.Stance == "unrelated").sum() / (
+        0.25 * (test.Stance == "unrelated").sum() + (test.Stance != "unrelated").sum()
+    )
+    assert r["score"] > all_unrelated
+    assert 0 <= r["macro_f1"] <= 1
+
+
+@needs_data
+@pytest.mark.parametrize("name", ["semeval2016", "emergent", "clef2019"])
+def test_dev_split_smoke(name, tmp_path):
+    """A small slice of each training file in its official layout, scored on a dev split."""
+    src = SHARED_DATA / BENCHMARKS[name].data
+    if name == "clef2019":
+        for f in sorted(src.glob("*.tsv"))[:4]:
+            (tmp_path / f.name).write_text("\n".join(f.read_text("utf-8").splitlines()[:400]) + "\n")
+        train = tmp_path
+    elif name == "semeval2016":
+        lines = src.read_bytes().splitlines()
+        train = tmp_path / "train.txt"
+        train.write_bytes(b"\n".join(lines[:1] + lines[1::5]) + b"\n")
+    else:
+        df = pd.read_csv(src, index_col=0)
+        train = tmp_path / "train.csv"
+        _subsample(df, "claimId", 60).to_csv(train)
+    r = run_benchmark(name, train, fast=True)
+    assert r["benchmark"] == name and r["evaluation"].startswith("dev split")
+    assert r["n_train"] > r["n_test"] > 0
+    assert r["fit_seconds"] >= 0
+    table = results_table([r])
+    assert BENCHMARKS[name].title in table and "fast subsample" in table
+    if name == "semeval2016":
+        assert set(r["per_target"]) == {
+            "Atheism", "Climate Change is a Real Concern", "Feminist Movement", "Hillary Clinton",
+            "Legalization of Abortion",
+        }
+        assert 0 <= r["score"] <= 100
+    else:
+        assert 0 <= r["score"] <= 1
