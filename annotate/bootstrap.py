@@ -2,9 +2,11 @@
 
 The sample project needs useful pre-annotations on day one. CLEF-2019 Task 1 labels 16,421
 sentences of 19 US political debates and speeches as check-worthy (1, 2.7%) or not (0), by
-whether factcheck.org checked them. ``corpora/bootstrap/clef2019_checkworthy.jsonl`` is a copy of
-that training data as a flat label table (one JSON line per sentence, licence in
-``corpora/bootstrap/README.md``), so a fresh clone does not depend on ``../shared``.
+whether factcheck.org checked them. ``corpora/bootstrap/clef2019_checkworthy.csv`` is a copy of
+that training data as a flat label table (CSV, one row per sentence, licence in
+``corpora/bootstrap/README.md``), so a fresh clone does not depend on ``../shared``. It is a CSV,
+not JSONL, so that ``annotate ingest corpora/`` passes over it instead of reading its rows as
+documents.
 
 Label mapping onto the default schema's ``claim_type`` (:data:`CLEF_LABELS`):
 
@@ -14,8 +16,8 @@ Label mapping onto the default schema's ``claim_type`` (:data:`CLEF_LABELS`):
   stance question (the schema's ``visibleWhen``), so annotators would have to undo it first.
 
 Prior: factcheck.org checked 2.7% of debate sentences, so a model calibrated on all of CLEF
-almost never gives "Check-worthy" the top probability. Check-worthy sentences are far more
-common in news reporting (28.6% in ClaimBuster), so the bootstrap keeps every positive and
+almost never gives "Check-worthy" the top probability. Other annotations find far more
+(28.6% of ClaimBuster's sentences are check-worthy factual claims), so the bootstrap keeps every positive and
 :data:`NEGATIVES_PER_POSITIVE` random negatives per positive (seed 0): its calibrated scores then
 reflect a 25% prior, and some sentences of the sample article are pre-annotated as check-worthy.
 
@@ -27,18 +29,19 @@ each row as ``clef_label``, so another mapping is one edit of :data:`CLEF_LABELS
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
 
 from annotate.errors import InputError
-from annotate.io import atomic_write, dumps, file_hash
+from annotate.io import atomic_write, file_hash
 from annotate.schema import Schema, default_schema_path
 
 __all__ = ["CLEF_LABELS", "BOOTSTRAP_TABLE", "build_table", "bootstrap"]
 
 ROOT = Path(__file__).resolve().parent.parent
-BOOTSTRAP_TABLE = ROOT / "corpora" / "bootstrap" / "clef2019_checkworthy.jsonl"
+BOOTSTRAP_TABLE = ROOT / "corpora" / "bootstrap" / "clef2019_checkworthy.csv"
 CLEF_SOURCE = ROOT.parent / "shared" / "data" / "clef2019_checkthat_task1" / "data" / "training"
 CLEF_LABELS = {"1": "Check-worthy factual claim", "0": "Other factual claim"}
 #: Parameters of the bootstrap model (C chosen on document-grouped folds of the CLEF data).
@@ -53,7 +56,10 @@ def build_table(source: str | Path = CLEF_SOURCE, output: str | Path = BOOTSTRAP
     if not files:
         raise InputError("no CLEF-2019 .tsv files", path=source, hint="give data/training of the CLEF-2019 Task 1 repo")
     n = 0
+    columns = ["doc_id", "line_number", "speaker", "text", "label", "clef_label"]
     with atomic_write(output) as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(columns)
         for path in files:
             for lineno, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
                 if not line.strip():
@@ -62,15 +68,7 @@ def build_table(source: str | Path = CLEF_SOURCE, output: str | Path = BOOTSTRAP
                 if len(parts) != 4 or parts[3].strip() not in CLEF_LABELS:
                     raise InputError("expected line_number, speaker, text, label (0/1)", path=path, line=lineno)
                 number, speaker, text, label = (p.strip() for p in parts)
-                row = {
-                    "doc_id": path.stem,
-                    "line_number": int(number),
-                    "speaker": speaker,
-                    "text": text,
-                    "label": CLEF_LABELS[label],
-                    "clef_label": int(label),
-                }
-                fh.write(dumps(row) + "\n")
+                writer.writerow([path.stem, int(number), speaker, text, CLEF_LABELS[label], int(label)])
                 n += 1
     return n
 

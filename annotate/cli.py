@@ -307,6 +307,9 @@ def review_pull_command(
 
 _ModelArg = Annotated[Path, typer.Argument(help="Model folder written by `annotate train -o`.")]
 _SentencesArg = Annotated[Path, typer.Argument(help="Sentences JSONL written by `annotate ingest`.")]
+_ModelSchemaOpt = Annotated[
+    Path | None, typer.Option("--schema", help="The config the labels / model belong to [default: claims_stance.xml].")
+]
 
 
 def _schema(path: Path | None) -> Any:
@@ -319,7 +322,7 @@ def _schema(path: Path | None) -> Any:
 def train_command(
     labels: Annotated[Path, typer.Argument(help="Labels: CSV/TSV/JSONL (text, label[, target, field]) or gold.jsonl.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Model folder to write (models/NAME).")],
-    schema: _SchemaOpt = None,
+    schema: _ModelSchemaOpt = None,
     sentences: Annotated[
         Path | None, typer.Option("--sentences", help="sentences.jsonl, to join text to gold rows by sentence_id.")
     ] = None,
@@ -354,7 +357,7 @@ def predict_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="Predictions JSONL to write.")] = Path(
         "predictions.jsonl"
     ),
-    schema: _SchemaOpt = None,
+    schema: _ModelSchemaOpt = None,
     targets: Annotated[str, typer.Option("--targets", help="Stance targets: concerned (keywords) or all.")] = (
         "concerned"
     ),
@@ -384,7 +387,7 @@ def suggest_command(
     exclude: Annotated[
         Path | None, typer.Option("--exclude", help="Labels table or gold.jsonl: its sentence_ids are left out.")
     ] = None,
-    schema: _SchemaOpt = None,
+    schema: _ModelSchemaOpt = None,
 ) -> None:
     """Rank unlabelled sentences by model uncertainty (most informative first) and write the top k."""
     from annotate.suggest import suggest_file
@@ -418,7 +421,7 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 9090,
     basic_auth: Annotated[str | None, typer.Option("--basic-auth", help="USER:PASS required on every call.")] = None,
-    schema: _SchemaOpt = None,
+    schema: _ModelSchemaOpt = None,
     retrain_every: Annotated[
         int, typer.Option("--retrain-every", help="Retrain after this many new annotations (0: only on request).")
     ] = 10,
@@ -478,6 +481,7 @@ def bench(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="With 'all': Markdown file.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     fast: Annotated[bool, typer.Option(help="Subsample and shrink models (CI smoke run).")] = False,
+    folds: Annotated[int | None, typer.Option(help="Without --test: k-fold CV instead of one dev split.")] = None,
 ) -> None:
     """Train the benchmark's model on --train and score --test (or a dev split) with its official metric."""
     import json
@@ -495,11 +499,12 @@ def bench(
         return
     if train is None:
         raise InputError(f"bench {name} needs --train", hint="give the training file (CLEF: its folder)")
-    result = run_benchmark(name, train, test, fast=fast)
+    result = run_benchmark(name, train, test, fast=fast, folds=folds)
     if json_:
         _echo(json.dumps(result))
     else:
-        _echo(f"{name}: {result['metric']} = {result['score']:.4g} on {result['evaluation']}")
+        sd = f" ± {result['score_sd']:.3g}" if "score_sd" in result else ""
+        _echo(f"{name}: {result['metric']} = {result['score']:.4g}{sd} on {result['evaluation']}")
         _echo(f"  n_train {result['n_train']}, n_test {result['n_test']}, fit {result['fit_seconds']:.1f} s")
 
 

@@ -51,10 +51,11 @@ import re
 import shutil
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from annotate.errors import AnnotateError, InputError, ModelError
@@ -74,7 +75,9 @@ LABEL_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATE
 TRAIN_ACTION = "START_TRAINING"
 #: What a live retrain passes to :func:`annotate.models.train.train` unless told otherwise: fast
 #: (no learning curve, 3 folds) and tolerant of the rare classes early annotation produces.
-DEFAULT_TRAIN_OPTIONS: dict[str, Any] = {"n_splits": 3, "learning_curve": False, "on_rare_class": "drop"}
+DEFAULT_TRAIN_OPTIONS: Mapping[str, Any] = MappingProxyType(
+    {"n_splits": 3, "learning_curve": False, "on_rare_class": "drop"}
+)
 _SCHEMA_CACHE_SIZE = 16
 
 

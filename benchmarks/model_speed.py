@@ -37,12 +37,12 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-TABLE = ROOT / "corpora" / "bootstrap" / "clef2019_checkworthy.jsonl"
+TABLE = ROOT / "corpora" / "bootstrap" / "clef2019_checkworthy.csv"
 POSITIVE = "Check-worthy factual claim"
 
 
 def load() -> pd.DataFrame:
-    df = pd.read_json(TABLE, lines=True)
+    df = pd.read_csv(TABLE)
     return df[["doc_id", "text", "label"]]
 
 

@@ -112,7 +112,8 @@ def run(studio, n: int) -> None:
                 {"result": [] if k % 25 == 0 else result, "completed_by": users[1].id, "was_cancelled": k % 25 == 0},
             ]
         labelled.append(item)
-    ls.projects.import_tasks(id=pull_project.id, request=labelled)
+    res = ls.projects.import_tasks(id=pull_project.id, request=labelled)
+    print(f"pull project: imported {res.task_count} tasks, {res.annotation_count} annotations")
     with tempfile.TemporaryDirectory() as out:
         t = time.perf_counter()
         result = pull(studio, pull_title, out)
@@ -125,7 +126,8 @@ def run(studio, n: int) -> None:
     for name, count, secs in rows:
         rate = count / secs
         print(f"| {name} | {count} | {secs:.2f} | {rate:,.0f} | {rate / raw_rate:.2f}x |")
-    print(f"\npull summary: {result.summary['annotations']} annotations, {result.summary['skipped']} skipped, "
+    print(f"\npull summary: {result.summary['annotations']} annotations (imported {res.annotation_count}, "
+          f"server counters {result.summary['server_counted_annotations']}), {result.summary['skipped']} skipped, "
           f"{result.summary['rows']} rows")  # fmt: skip
     for p in (raw_project.id, first.project_id, pull_project.id):
         ls.projects.delete(id=p)

@@ -37,7 +37,9 @@ def test_semeval_layout_latin1_and_schema_labels(tmp_path):
 def test_semeval_unknown_label_names_the_line(tmp_path):
     p = tmp_path / "t.txt"
     p.write_text("ID\tTarget\tTweet\tStance\n1\tAtheism\tok\tAGAINST\n2\tAtheism\tok\tMAYBE\n")
-    with pytest.raises(InputError, match=r"t.txt:3: unknown label 'MAYBE'. labels must be one of: FAVOR, AGAINST, NONE"):
+    with pytest.raises(
+        InputError, match=r"t.txt:3: unknown label 'MAYBE'. labels must be one of: FAVOR, AGAINST, NONE"
+    ):
         loaders.load_semeval2016(p)
 
 
@@ -99,7 +101,9 @@ def test_emergent(tmp_path):
     p = tmp_path / "e.csv"
     p.write_text(
         ",claimHeadline,articleHeadline,articleHeadlineStance,articleId,claimId\n"
-        '0,Claim one,"Headline, one",for,a1,c1\n1,Claim one,Is it true?,observing,a2,c1\n2,Claim two,No way,against,a3,c2\n'
+        '0,Claim one,"Headline, one",for,a1,c1\n'
+        "1,Claim one,Is it true?,observing,a2,c1\n"
+        "2,Claim two,No way,against,a3,c2\n"
     )
     df = loaders.load_emergent(p)
     assert list(df.columns[:4]) == COLUMNS

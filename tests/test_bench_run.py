@@ -65,6 +65,13 @@ def test_wrong_columns_in_test_file(cli, tmp_path):
     assert "test.csv: missing column(s) sentence_id, label, text" in one_line(err)
 
 
+def test_folds_needs_enough_groups(cli, tmp_path):
+    (tmp_path / "d1.tsv").write_text("1\tHOLT\tGood evening.\t0\n2\tTRUMP\tWe lost 70,000 factories.\t1\n")
+    code, out, err = cli("bench", "clef2019", "--train", tmp_path, "--folds", "3")
+    assert code == 2
+    assert one_line(err) == "error: 3-fold cross-validation needs at least 3 groups, got 1. use fewer folds."
+
+
 def test_bench_all_without_data(cli, tmp_path):
     code, out, err = cli("bench", "all", "--data", tmp_path)
     assert code == 2
@@ -77,7 +84,7 @@ def test_claimbuster_4fold_cv_json(cli, tmp_path):
     assert code == 0, err
     r = json.loads(out)
     assert r["benchmark"] == "claimbuster" and r["metric"] == "F1 (check-worthy)"
-    assert len(r["fold_scores"]) == 4 and r["evaluation"] == "4-fold stratified cross-validation"
+    assert len(r["fold_scores"]) == 4 and r["evaluation"].startswith("4-fold stratified cross-validation")
     assert r["n_train"] + r["n_test"] == 60
     # the synthetic check-worthy sentences are all numbers and quantities: easy to find
     assert r["score"] > 0.9
@@ -101,8 +108,14 @@ def test_fnc_smoke_on_official_test_layout(cli, tmp_path):
         stances[stances["Body ID"].isin(part)].to_csv(tmp_path / f"{prefix}_stances.csv", index=False)
         bodies[bodies["Body ID"].isin(part)].to_csv(tmp_path / f"{prefix}_bodies.csv", index=False)
     code, out, err = cli(
-        "bench", "fnc1", "--train", tmp_path / "train_stances.csv",
-        "--test", tmp_path / "competition_test_stances.csv", "--json", "--fast",
+        "bench",
+        "fnc1",
+        "--train",
+        tmp_path / "train_stances.csv",
+        "--test",
+        tmp_path / "competition_test_stances.csv",
+        "--json",
+        "--fast",
     )
     assert code == 0, err
     r = json.loads(out)
@@ -110,8 +123,11 @@ def test_fnc_smoke_on_official_test_layout(cli, tmp_path):
     assert r["evaluation"].startswith("test file")
     # better than all-unrelated, which scores 0.25 per unrelated pair only
     test = stances[stances["Body ID"].isin(ids.iloc[60:80])]
-    all_unrelated = 100 * 0.25 * (test.Stance == "unrelated").sum() / (
-        0.25 * (test.Stance == "unrelated").sum() + (test.Stance != "unrelated").sum()
+    all_unrelated = (
+        100
+        * 0.25
+        * (test.Stance == "unrelated").sum()
+        / (0.25 * (test.Stance == "unrelated").sum() + (test.Stance != "unrelated").sum())
     )
     assert r["score"] > all_unrelated
     assert 0 <= r["macro_f1"] <= 1
@@ -139,10 +155,14 @@ def test_dev_split_smoke(name, tmp_path):
     assert r["n_train"] > r["n_test"] > 0
     assert r["fit_seconds"] >= 0
     table = results_table([r])
-    assert BENCHMARKS[name].title in table and "fast subsample" in table
+    assert BENCHMARKS[name].title in table
+    assert ("fast subsample" in table) == r["subsampled"]
     if name == "semeval2016":
         assert set(r["per_target"]) == {
-            "Atheism", "Climate Change is a Real Concern", "Feminist Movement", "Hillary Clinton",
+            "Atheism",
+            "Climate Change is a Real Concern",
+            "Feminist Movement",
+            "Hillary Clinton",
             "Legalization of Abortion",
         }
         assert 0 <= r["score"] <= 100

@@ -40,7 +40,9 @@ def test_semeval_f_avg_ignores_none_f1():
 
 
 def test_semeval_per_target():
-    per = scorers.semeval_per_target(["a", "a", "b", "b"], ["FAVOR", "AGAINST"] * 2, ["FAVOR", "AGAINST", "AGAINST", "AGAINST"])
+    per = scorers.semeval_per_target(
+        ["a", "a", "b", "b"], ["FAVOR", "AGAINST"] * 2, ["FAVOR", "AGAINST", "AGAINST", "AGAINST"]
+    )
     # b: FAVOR F1 0; AGAINST P 1/2 R 1 -> 2/3
     assert per == pytest.approx({"a": 100.0, "b": 100 * (2 / 3) / 2})
 

@@ -98,6 +98,7 @@ def test_summary_counts_everything(round_trip):
         len(json.loads(result.export_path.read_text())), 3, 6, 1, 1, 1
     )
     assert s["annotators"][facts["a1"]] == 3 and s["annotators"][facts["a2"]] == 2
+    assert s["server_counted_annotations"] == s["annotations"]
     assert s["issues"] == {"hidden by condition": 1, "unknown choice": 1, "unknown field": 1}
     assert s["fields"] == {"claim_type": 5, "note": 1, "spans": 3, "stance": 3, "verdict": 1}
 

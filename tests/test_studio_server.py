@@ -93,3 +93,22 @@ def test_personal_access_token_works_too(studio):
     s = connect(studio.url, pat)
     assert s.client.users.whoami().email == user.email
     assert pat not in repr(s)
+    # push and re-push (raw listing with the SDK's Bearer headers) work with a PAT too
+    from annotate.schema import Schema, default_schema_path
+    from annotate.studio.push import push
+
+    records = [{"sentence_id": f"p{i}", "doc_id": "d", "start": 0, "end": 5, "text": f"Hello {i}"} for i in range(3)]
+    schema = Schema.from_file(default_schema_path())
+    title = studio.project_title("pat")
+    assert push(s, records, schema, project=title).imported == 3
+    again = push(s, records, schema, project=title)
+    assert (again.imported, again.existing) == (0, 3)
+
+
+def test_commands_have_help_and_are_in_the_readme(cli):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for args in (("studio", "start"), ("studio", "stop"), ("studio", "status"), ("push",), ("pull",)):
+        code, out, _err = cli(*args, "--help")
+        assert code == 0 and "Usage:" in out, args
+    for row in ("`annotate studio start\\|stop\\|status", "`annotate push sentences.jsonl", "`annotate pull --project"):
+        assert row in readme, row

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupShuffleSplit, StratifiedKFold, train_test_split
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit, StratifiedKFold, train_test_split
+from threadpoolctl import threadpool_limits
 
 from annotate.bench import loaders, models, scorers
 from annotate.errors import InputError
@@ -113,6 +114,13 @@ BENCHMARKS: dict[str, Benchmark] = {
 # fast=True: how much training data a smoke run keeps
 _FAST_ROWS = {"semeval2016": 1200, "emergent": 2071, "claimbuster": 4000}
 _FAST_GROUPS = {"fnc1": 250, "clef2019": 8}
+_UNITS = {
+    "semeval2016": "tweets",
+    "fnc1": "by body",
+    "emergent": "by claim",
+    "clef2019": "by debate",
+    "claimbuster": "sentences",
+}
 
 
 def _benchmark(name: str) -> Benchmark:
@@ -199,6 +207,7 @@ def _score(name: str, test: pd.DataFrame, model) -> dict[str, Any]:
 
 
 def _fit_score(name: str, train: pd.DataFrame, test: pd.DataFrame, fast: bool) -> tuple[dict[str, Any], float]:
+    """Fit on ``train``, score ``test``; returns (scores, wall-clock fit seconds)."""
     model = _model(name, fast)
     y = train["label"]
     if name in ("clef2019", "claimbuster"):
@@ -210,49 +219,90 @@ def _fit_score(name: str, train: pd.DataFrame, test: pd.DataFrame, fast: bool) -
     return {**_score(name, test, model), "fit_cpu_seconds": round(time.process_time() - cpu, 2)}, fit_seconds
 
 
-def _claimbuster_cv(df: pd.DataFrame, fast: bool) -> dict[str, Any]:
-    """Hassan et al.'s protocol: F1 of the check-worthy class under 4-fold (stratified) CV."""
-    folds, fit_seconds = [], 0.0
-    for tr_i, te_i in StratifiedKFold(4, shuffle=True, random_state=SEED).split(df, df["label"]):
-        r, secs = _fit_score("claimbuster", df.iloc[tr_i], df.iloc[te_i], fast)
-        folds.append(r["score"])
+def _folds(name: str, df: pd.DataFrame, folds: int):
+    """K-fold splits that respect each benchmark's unit: per target and label, label, or group."""
+    if name == "semeval2016":
+        return StratifiedKFold(folds, shuffle=True, random_state=SEED).split(df, df["target"] + "|" + df["label"])
+    if name == "claimbuster":
+        return StratifiedKFold(folds, shuffle=True, random_state=SEED).split(df, df["label"])
+    if df["group"].nunique() < folds:
+        raise InputError(
+            f"{folds}-fold cross-validation needs at least {folds} groups, got {df['group'].nunique()}",
+            hint="use fewer folds",
+        )
+    return GroupKFold(folds, shuffle=True, random_state=SEED).split(df, groups=df["group"])
+
+
+def _cross_validate(name: str, df: pd.DataFrame, folds: int, fast: bool) -> dict[str, Any]:
+    """Mean and sd of the official metric over ``folds`` folds; fit seconds summed over folds.
+
+    ClaimBuster's protocol (Hassan et al. 2017) is this with 4 stratified folds.
+    """
+    if folds < 2:
+        raise InputError(f"--folds must be at least 2, got {folds}", hint="use e.g. --folds 5")
+    scores, fit_seconds, cpu = [], 0.0, 0.0
+    for tr_i, te_i in _folds(name, df, folds):
+        r, secs = _fit_score(name, df.iloc[tr_i], df.iloc[te_i], fast)
+        scores.append(float(r["score"]))
         fit_seconds += secs
+        cpu += r["fit_cpu_seconds"]
     return {
-        "score": float(np.mean(folds)),
-        "score_sd": float(np.std(folds)),
-        "fold_scores": folds,
+        "score": float(np.mean(scores)),
+        "score_sd": float(np.std(scores)),
+        "fold_scores": scores,
         "fit_seconds": fit_seconds,
-        "n_train": int(len(df) * 3 // 4),
-        "n_test": int(len(df) - len(df) * 3 // 4),
+        "fit_cpu_seconds": round(cpu, 2),
+        "n_train": int(len(df) - len(df) // folds),
+        "n_test": int(len(df) // folds),
     }
 
 
 def run_benchmark(
-    name: str, train: str | Path, test: str | Path | None = None, fast: bool = False
+    name: str,
+    train: str | Path,
+    test: str | Path | None = None,
+    fast: bool = False,
+    threads: int | None = 1,
+    folds: int | None = None,
 ) -> dict[str, Any]:
     """Train the benchmark's model on ``train`` and score ``test`` (or a dev split) officially.
 
     Returns a dict with ``benchmark``, ``metric``, ``score`` (FNC-1: percent; SemEval: 0-100
     F_avg; Emergent: 0-1 accuracy; CLEF: 0-1 MAP; ClaimBuster: 0-1 F1), ``n_train``, ``n_test``,
     ``fit_seconds``, ``evaluation`` (what was scored: the test file, a dev split or CV), ``fast``,
-    and diagnostics (FNC-1 macro-F1, SemEval per target, CLEF R-precision and P@10, ...).
+    ``fit_cpu_seconds``, and diagnostics (FNC-1 macro-F1, SemEval per target, CLEF R-precision
+    and P@10, ...). ``threads`` caps OpenMP/BLAS threads (None: the libraries' default); one
+    thread is the default because OpenMP's busy-waiting makes tree boosting many times slower
+    on a machine whose cores are shared with other jobs.
     """
+    with threadpool_limits(limits=threads):
+        return _run(name, train, test, fast, folds)
+
+
+def _run(name: str, train: str | Path, test: str | Path | None, fast: bool, folds: int | None) -> dict[str, Any]:
     bench = _benchmark(name)
     df = bench.load(train)
     if (df["label"] == "").any():
         raise InputError(
             "the training file has rows without labels", path=train, hint="give the labelled training file"
         )
+    n_rows = len(df)
     if fast:
         df = _subsample(name, df)
-    result: dict[str, Any] = {"benchmark": name, "metric": bench.metric, "fast": fast}
-    if name == "claimbuster":
-        if test is not None:
-            tr, te = df, _load_test(bench, test)
-            r, secs = _fit_score(name, tr, te, fast)
-            result.update(r, fit_seconds=secs, n_train=len(tr), n_test=len(te), evaluation=f"test file {test}")
-        else:
-            result.update(_claimbuster_cv(df, fast), evaluation="4-fold stratified cross-validation")
+    result: dict[str, Any] = {
+        "benchmark": name,
+        "metric": bench.metric,
+        "fast": fast,
+        "subsampled": len(df) < n_rows,
+    }
+    if name == "claimbuster" and test is None and folds is None:
+        folds = 4
+    if folds is not None and test is None:
+        unit = {"semeval2016": "stratified per target and label", "claimbuster": "stratified"}.get(name, "grouped")
+        result.update(
+            _cross_validate(name, df, folds, fast),
+            evaluation=f"{folds}-fold {unit} cross-validation ({_UNITS[name]}; not the official test split)",
+        )
     else:
         if test is not None:
             tr, te = df, _load_test(bench, test)
@@ -282,11 +332,16 @@ def results_table(results: list[dict[str, Any]]) -> str:
         score = _fmt(r["score"], b.unit)
         if "score_sd" in r:
             score += f" ± {_fmt(r['score_sd'], b.unit)}"
-        where = "test file" if r["evaluation"].startswith("test file") else (
-            "4-fold CV" if "cross-validation" in r["evaluation"] else f"dev: {b.split}"
-        )
-        if r.get("fast"):
+        if r["evaluation"].startswith("test file"):
+            where = "test file"
+        elif "cross-validation" in r["evaluation"]:
+            where = r["evaluation"].split(" (")[0].replace("cross-validation", "CV")
+        else:
+            where = f"dev: {b.split}"
+        if r.get("subsampled"):
             where += " (fast subsample)"
+        elif r.get("fast"):
+            where += " (fast model)"
         target = "-" if np.isnan(b.target) else f"> {_fmt(b.target, b.unit)}"
         lines.append(
             f"| {b.title} | {b.metric} ({b.unit}) | {score} | {where} | {r['n_train']} / {r['n_test']} "
@@ -295,7 +350,7 @@ def results_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_all(data_dir: str | Path, fast: bool = False) -> str:
+def run_all(data_dir: str | Path, fast: bool = False, threads: int | None = 1) -> str:
     """Run every benchmark whose training data is in ``data_dir``; return a Markdown table.
 
     ``data_dir`` has the layout of ``../shared/data`` (``fnc1/train_stances.csv``, ...). Each
@@ -305,7 +360,7 @@ def run_all(data_dir: str | Path, fast: bool = False) -> str:
     if not data_dir.is_dir():
         raise InputError("no such data folder", path=data_dir, hint="give the folder that holds the datasets")
     results = [
-        run_benchmark(name, data_dir / b.data, fast=fast)
+        run_benchmark(name, data_dir / b.data, fast=fast, threads=threads)
         for name, b in BENCHMARKS.items()
         if (data_dir / b.data).exists()
     ]

@@ -67,7 +67,13 @@ class PullResult:
             f"{s['annotations']} annotations ({s['skipped']} skipped, {s['drafts']} drafts, "
             f"{s['ground_truth']} ground truth) by {len(s['annotators'])} annotators\n"
             f"fields: {fields}\nissues: {issues}\n"
-            f"snapshot {self.export_path}\ntable {self.table_path} ({s['rows']} rows)"
+            + (
+                f"WARNING: the server counts {s['server_counted_annotations']} annotations, the export holds "
+                f"{s['annotations']}\n"
+                if s.get("server_counted_annotations", s["annotations"]) != s["annotations"]
+                else ""
+            )
+            + f"snapshot {self.export_path}\ntable {self.table_path} ({s['rows']} rows)"
         )
 
 
@@ -243,6 +249,10 @@ def summarize(tasks: list[dict[str, Any]], rows: list[dict[str, Any]], *, snapsh
         "fields": dict(sorted(fields.items())),
         "issues": dict(Counter(r["issue"] for r in rows if r["issue"]).most_common()),
         "rows": len(rows),
+        # the server's own per-task counters: a difference means the export left annotations out
+        "server_counted_annotations": sum(
+            (t.get("total_annotations") or 0) + (t.get("cancelled_annotations") or 0) for t in tasks
+        ),
     }
 
 

@@ -362,11 +362,12 @@ def existing_task_keys(studio: Studio, project_id: int, page_size: int = 1000) -
     """
     keys: dict[str, int] = {}
     page = 1
-    with httpx.Client(base_url=studio.url, headers=studio.headers(), timeout=120) as http:
+    with httpx.Client(base_url=studio.url, timeout=120) as http:
         while True:
             try:
                 r = http.get(
                     "/api/tasks/",
+                    headers=studio.headers(),  # per request: a PAT's access token lives 5 minutes
                     params={
                         "project": project_id,
                         "page": page,

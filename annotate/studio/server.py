@@ -92,12 +92,14 @@ def default_data_dir() -> Path:
 
 def find_binary(binary: str | Path | None = None) -> str:
     """The ``label-studio`` executable: argument, env var, the repo's server venv, then PATH."""
-    candidates = [binary, os.environ.get(BIN_ENV), ROOT / ".annotate" / "server-venv" / "bin" / "label-studio"]
-    for cand in candidates:
-        if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
-            return str(cand)
-        if cand and cand in (binary, os.environ.get(BIN_ENV)):
-            raise StudioError(f"no label-studio executable at {cand}", hint="fix the path, or run `make start`")
+    explicit = binary or os.environ.get(BIN_ENV)
+    if explicit:  # asked for by name: never fall back silently to another server
+        if Path(explicit).is_file() and os.access(explicit, os.X_OK):
+            return str(explicit)
+        raise StudioError(f"no label-studio executable at {explicit}", hint="fix the path, or run `make start`")
+    local = ROOT / ".annotate" / "server-venv" / "bin" / "label-studio"
+    if local.is_file() and os.access(local, os.X_OK):
+        return str(local)
     found = shutil.which("label-studio")
     if found:
         return found
