@@ -155,3 +155,13 @@ def test_claimbuster_documented_layout(tmp_path):
     assert list(df.columns[:4]) == COLUMNS
     assert df["label"].tolist() == ["Check-worthy", "Not check-worthy", "Not check-worthy"] * 2
     assert df["group"].tolist() == [str(i) for i in range(6)]
+
+
+@pytest.mark.parametrize("name", sorted(loaders.SCHEMAS))
+def test_bench_schemas_pass_schema_check_and_hold_every_label(cli, name):
+    schema_file, field = loaders.SCHEMAS[name]
+    code, out, err = cli("schema", "check", loaders.schema_path(name))
+    assert code == 0, err
+    assert f"schema {schema_file}" in out
+    values = Schema.from_file(loaders.schema_path(name)).field(field).values
+    assert sorted(values) == sorted(loaders.LABEL_MAPS[name].values())
