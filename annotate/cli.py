@@ -361,11 +361,13 @@ def predict_command(
     targets: Annotated[str, typer.Option("--targets", help="Stance targets: concerned (keywords) or all.")] = (
         "concerned"
     ),
+    jobs: Annotated[int, typer.Option("-j", "--jobs", help="Local processes (-1: all cores).")] = 1,
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://HOST:PORT).")] = None,
 ) -> None:
     """Pre-annotations for `annotate push --predictions`: value, calibrated score, model_version."""
     from annotate.models.predict import predict_file
 
-    s = predict_file(model, sentences, output, _schema(schema), targets=targets)
+    s = predict_file(model, sentences, output, _schema(schema), targets=targets, n_jobs=jobs, dask=dask)
     by = ", ".join(f"{k}: {v}" for k, v in s["by_field"].items())
     _echo(f"wrote {s['predictions']} predictions ({by}) for {s['sentences']} sentences to {output}")
     _echo(f"model_version {s['model_version']}")

@@ -75,10 +75,12 @@ def run_one(stage: str, mode: str, corpus: Path, model: str | None) -> dict:
         summary = ingest([corpus], out, chunksize=32, **kwargs)
         n = summary.sentences
     else:
-        from annotate.models.predict import predict_file  # type: ignore[attr-defined]
+        from annotate.models.predict import predict_file
+        from annotate.schema import Schema, default_schema_path
 
         sentences = corpus.with_suffix(".single.sentences.jsonl")
-        n = predict_file(model, sentences, out.with_suffix(".preds.jsonl"), **kwargs)
+        preds = out.with_suffix(".preds.jsonl")
+        n = predict_file(model, sentences, preds, Schema.from_file(default_schema_path()), **kwargs)["sentences"]
     wall = time.perf_counter() - t0
     if cluster is not None:
         from distributed import Client
@@ -104,7 +106,8 @@ def main() -> None:
     stages = ["ingest"] + (["predict"] if args.model else [])
     print(f"# scale benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
-    print("| stage | sentences | mode | seconds | sentences/s | vs single | peak RSS main (MB) | peak RSS worker (MB) |")
+    print("| stage | sentences | mode | seconds | sentences/s | vs single | peak RSS main (MB) "
+          "| peak RSS worker (MB) |")
     print("|---|---:|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="annotate-scale-") as tmp:
         for size in (int(s) for s in args.sizes.split(",")):

@@ -72,6 +72,38 @@ def test_folds_needs_enough_groups(cli, tmp_path):
     assert one_line(err) == "error: 3-fold cross-validation needs at least 3 groups, got 1. use fewer folds."
 
 
+def test_test_file_without_gold_labels(cli, tmp_path):
+    train = tmp_path / "train.txt"
+    train.write_text("ID\tTarget\tTweet\tStance\n1\tAtheism\tGod is great\tAGAINST\n")
+    test = tmp_path / "test.txt"
+    test.write_text("ID\tTarget\tTweet\tStance\n9\tAtheism\tok\tUNKNOWN\n")
+    code, out, err = cli("bench", "semeval2016", "--train", train, "--test", test)
+    assert code == 2
+    assert one_line(err) == (
+        f"error: {test}: the test file has rows without gold labels. "
+        "give the labelled (gold) test file to score against."
+    )
+
+
+def test_bench_all_writes_a_table_of_the_data_present(cli, tmp_path):
+    data = tmp_path / "data"
+    (data / "emergent").mkdir(parents=True)
+    rows = [",claimHeadline,articleHeadline,articleHeadlineStance,articleId,claimId"]
+    for i in range(40):
+        stance = ("for", "against", "observing")[i % 3]
+        head = {"for": "Confirmed: it is so", "against": "Hoax: it is not so", "observing": "Is it so?"}[stance]
+        rows.append(f"{i},Claim {i // 4},{head} {i},{stance},a{i},c{i // 4}")
+    (data / BENCHMARKS["emergent"].data).write_text("\n".join(rows) + "\n")
+    out_file = tmp_path / "results.md"
+    code, out, err = cli("bench", "all", "--data", data, "--fast", "-o", out_file)
+    assert code == 0, err
+    table = out_file.read_text()
+    assert table.startswith("| benchmark | metric | score |")
+    assert "| Emergent | accuracy (0-1) |" in table and "dev: 20% of claims" in table
+    assert "FNC-1" not in table
+    assert out.strip() == table.strip()
+
+
 def test_bench_all_without_data(cli, tmp_path):
     code, out, err = cli("bench", "all", "--data", tmp_path)
     assert code == 2

@@ -338,10 +338,11 @@ def make_fnc_model(fast: bool = False, max_iter: int = 300, learning_rate: float
 class HeadlineFeatures(BaseEstimator, TransformerMixin):
     """Features of an article headline (``text``) toward a claim (``target``).
 
-    After Ferreira and Vlachos (2016): the headline's bag of words (1-2 grams) and char 2-5 grams,
-    whether it ends in / holds a question mark, refuting and hedging words present, and the
-    claim/headline alignment approximated by token, content-word and bigram overlap and TF-IDF
-    cosine (their PPDB alignment and dependency features need a parser; these stand in).
+    After Ferreira and Vlachos (2016): the headline's bag of words (1-2 grams; char 2-5 grams too
+    with ``char_ngrams=True``, which did not help in grouped CV), whether it ends in / holds a
+    question mark, refuting and hedging words present, and the claim/headline alignment
+    approximated by token, content-word and bigram overlap and TF-IDF cosine (their PPDB
+    alignment and dependency features need a parser; these stand in).
     """
 
     def __init__(self, char_ngrams: bool = False) -> None:

@@ -3,11 +3,12 @@
     >>> from annotate.bench.run import run_benchmark
     >>> r = run_benchmark("emergent", "url-versions-2015-06-14-clean-train.csv", fast=True)  # doctest: +SKIP
     >>> r["metric"], r["evaluation"]  # doctest: +SKIP
-    ('accuracy', 'dev split (20% of claims held out of the training file)')
+    ('accuracy', 'dev split (20% of claims held out of the training file; not the official test split)')
 
 With ``test`` the model is trained on all of ``train`` and scored on ``test`` (the official test
 layout). Without it, a dev split is carved from ``train``: grouped by claim (Emergent), by body
-(FNC-1), by debate (CLEF-2019), stratified per target (SemEval-2016); the result says so in
+(FNC-1), by debate (CLEF-2019), stratified per target (SemEval-2016); with ``folds`` k-fold
+cross-validation on the same units replaces the single split. The result says which in
 ``evaluation``. ClaimBuster has no official split: ``train`` alone runs its 4-fold
 cross-validation. ``fast`` subsamples the training data and shrinks the models (CI smoke runs:
 the figures are then not comparable with the published ones).

@@ -24,20 +24,22 @@ condition), because Label Studio would drop a hidden answer anyway.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from annotate.errors import InputError
-from annotate.io import read_jsonl, write_jsonl
+from annotate.io import atomic_write, dumps, read_jsonl
 from annotate.models.pipelines import frame
 from annotate.models.store import LoadedModel, load
 from annotate.schema import Field, Schema
 
-__all__ = ["predict", "predict_file", "result_item", "to_predictions", "read_records", "pairs"]
+__all__ = [
+    "predict", "predict_file", "result_item", "to_predictions", "read_records", "iter_record_chunks", "pairs",
+]
 
 
 def result_item(field: Field, value: str) -> dict[str, Any]:
@@ -54,18 +56,41 @@ def result_item(field: Field, value: str) -> dict[str, Any]:
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
     """Sentence records (``annotate ingest`` output): each needs ``sentence_id`` and ``text``."""
+    return [rec for chunk in iter_record_chunks(path) for rec in chunk]
+
+
+def iter_record_chunks(path: str | Path, chunksize: int = 2000) -> Iterator[list[dict[str, Any]]]:
+    """Sentence records in chunks of whole documents (about ``chunksize`` sentences), streaming.
+
+    Keeping a document's sentences together lets each chunk compute every sentence's relative
+    position in its document, and keeps memory flat however long the file is.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError("no such sentences file", path=path, hint="give the output of `annotate ingest`")
-    out = []
+    chunk: list[dict[str, Any]] = []
+    current: list[dict[str, Any]] = []
+    doc = None
     for lineno, rec in read_jsonl(path):
         if not rec.get("sentence_id") or not isinstance(rec.get("text"), str):
             raise InputError(
                 "record needs 'sentence_id' and 'text'", path=path, line=lineno, hint="use `annotate ingest` output"
             )
-        out.append(rec)
-    _add_position(out)
-    return out
+        d = str(rec.get("doc_id", ""))
+        if current and d != doc:
+            _add_position(current)
+            chunk.extend(current)
+            current = []
+            if len(chunk) >= chunksize:
+                yield chunk
+                chunk = []
+        doc = d
+        current.append(rec)
+    if current:
+        _add_position(current)
+        chunk.extend(current)
+    if chunk:
+        yield chunk
 
 
 def _add_position(records: list[dict[str, Any]]) -> None:
@@ -163,6 +188,17 @@ def predict(
     return out
 
 
+def _predict_chunks(
+    chunks: list[list[dict[str, Any]]], model: LoadedModel, schema: Schema, fields: list[str] | None, targets: str
+) -> list[tuple[int, list[str], Counter[str]]]:
+    """Worker side of :func:`predict_file` (module-level, so it pickles): JSON lines per chunk."""
+    out = []
+    for chunk in chunks:
+        preds = predict(model, chunk, schema, fields=fields, targets=targets)
+        out.append((len(chunk), [dumps(p) for p in preds], Counter(p["field"] for p in preds)))
+    return out
+
+
 def predict_file(
     model_path: str | Path,
     sentences: str | Path,
@@ -171,18 +207,41 @@ def predict_file(
     *,
     fields: list[str] | None = None,
     targets: str = "concerned",
+    n_jobs: int = 1,
+    dask: Any = None,
+    chunksize: int = 2000,
 ) -> dict[str, Any]:
-    """Read sentences, predict, write prediction records as JSONL; return a summary dict."""
+    """Predict a sentences file in chunks of whole documents; write prediction records as JSONL.
+
+    Streams: memory holds the model and a few chunks, whatever the file's size. Chunks run in
+    this process, on ``n_jobs`` local processes, or on a Dask cluster (``dask=ADDRESS``; the
+    model is scattered to the workers once); the output is byte-identical in every case.
+    Written atomically. Returns a summary dict.
+    """
+    from annotate.parallel import ordered_map
+
     model = load(model_path, schema)
-    records = read_records(sentences)
-    preds = predict(model, records, schema, fields=fields, targets=targets)
-    write_jsonl(output, preds)
-    counts = pd.Series([p["field"] for p in preds]).value_counts().to_dict() if preds else {}
+    counts: Counter[str] = Counter()
+    n_sentences = n_predictions = 0
+    with atomic_write(output) as fh:
+        results = ordered_map(
+            _predict_chunks,
+            iter_record_chunks(sentences, chunksize),
+            chunksize=1,
+            n_jobs=n_jobs,
+            dask=dask,
+            shared=(model, schema, fields, targets),
+        )
+        for n, lines, fields_seen in results:
+            n_sentences += n
+            n_predictions += len(lines)
+            counts.update(fields_seen)
+            fh.writelines(line + "\n" for line in lines)
     return {
         "model_version": model.model_version,
-        "sentences": len(records),
-        "predictions": len(preds),
-        "by_field": {k: int(v) for k, v in counts.items()},
+        "sentences": n_sentences,
+        "predictions": n_predictions,
+        "by_field": dict(counts),
         "output": str(output),
     }
 
