@@ -15,7 +15,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from annotate.errors import AnnotateError
+from annotate.errors import AnnotateError, InputError
 
 
 class _Group(TyperGroup):
@@ -143,6 +143,7 @@ def push(
     targets: Annotated[Path | None, typer.Option(help="Targets TOML [default: beside the schema].")] = None,
     project: Annotated[str | None, typer.Option(help="Project title [default: the schema's file name].")] = None,
     predictions: Annotated[Path | None, typer.Option(help="Predictions JSONL to attach as pre-annotations.")] = None,
+    model: Annotated[Path | None, typer.Option(help="A model folder: predict the sentences and attach them.")] = None,
     url: _Url = None,
     token: _Token = None,
     data_dir: _DataDir = None,
@@ -153,7 +154,20 @@ def push(
     from annotate.studio.push import push as run
 
     parsed = Schema.from_file(schema or default_schema_path(), targets=targets)
-    _echo(str(run(connect(url, token, data_dir=data_dir), sentences, parsed, project=project, predictions=predictions)))
+    if model is not None and predictions is not None:
+        raise InputError("give --model or --predictions, not both", hint="predict first, then push the file")
+    studio = connect(url, token, data_dir=data_dir)
+    if model is None:
+        _echo(str(run(studio, sentences, parsed, project=project, predictions=predictions)))
+        return
+    import tempfile
+
+    from annotate.models.predict import predict_file
+
+    with tempfile.TemporaryDirectory(prefix="annotate-push-") as tmp:
+        preds = Path(tmp) / "predictions.jsonl"
+        predict_file(model, sentences, preds, parsed)
+        _echo(str(run(studio, sentences, parsed, project=project, predictions=preds)))
 
 
 @app.command()

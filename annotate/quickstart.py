@@ -26,17 +26,29 @@ def quickstart(workdir: str | Path = "out", data_dir: str | Path | None = None) 
 
 
 def _label_studio(workdir: Path, schema: Schema, data_dir: str | Path | None = None) -> Iterator[str]:
-    """Start (or reuse) the local Label Studio and push the sample with ingest-hint pre-annotations."""
-    from annotate.io import write_jsonl
+    """Start (or reuse) the local Label Studio; push the sample with the bootstrap model's pre-annotations.
+
+    Two prediction sources go with the tasks: the bootstrap claim model (CLEF-2019, calibrated
+    scores; the project shows it as the pre-annotation) and ingest's speaker hint (Speaker spans,
+    a rule, shown as a second prediction tab).
+    """
+    from annotate.bootstrap import bootstrap
+    from annotate.io import read_jsonl, write_jsonl
+    from annotate.models.predict import predict_file
     from annotate.studio import server
     from annotate.studio.client import connect
     from annotate.studio.push import hint_predictions, push, read_sentences
 
+    card = bootstrap(workdir / "models" / "bootstrap", schema)
+    yield f"bootstrap claim model {card.get('model_version', card.get('name'))} in {workdir / 'models' / 'bootstrap'}"
+    model_preds = workdir / "model.predictions.jsonl"
+    summary = predict_file(workdir / "models" / "bootstrap", workdir / "sentences.jsonl", model_preds, schema)
+    yield f"predicted {summary['predictions']} claim types (model_version {summary['model_version']})"
+    sentences = read_sentences(workdir / "sentences.jsonl")
+    preds = workdir / "predictions.jsonl"
+    write_jsonl(preds, [*(r for _, r in read_jsonl(model_preds)), *hint_predictions(sentences, schema)])
     yield "starting Label Studio (the first start migrates its database: 30 s to a few minutes)..."
     info = server.start(data_dir)
     yield from info.lines()
-    sentences = read_sentences(workdir / "sentences.jsonl")
-    preds = workdir / "hints.predictions.jsonl"
-    write_jsonl(preds, hint_predictions(sentences, schema))
     studio = connect(info.url, server.read_token(info.data_dir))
     yield str(push(studio, sentences, schema, project="annotate-sample", predictions=preds))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,7 +21,9 @@ from annotate.agreement import (
     votes,
 )
 from annotate.errors import InputError, SchemaError
+from annotate.io import utc_stamp, write_jsonl
 from annotate.schema import Schema
+from annotate.studio.pull import COLUMNS, write_snapshot
 
 CODES_XML = (
     '<View><Text name="text" value="$text"/><Choices name="code" toName="text">'
@@ -330,26 +329,17 @@ def test_unknown_field_and_text_field(schema):
 # --- CLI ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def tables(monkeypatch):
-    """Stand in for annotate.annotations.load_annotations: path -> the DataFrame registered here."""
-    registry: dict[str, pd.DataFrame] = {}
-
-    def load(path):
-        return registry[str(path)]
-
-    try:
-        import annotate.annotations as mod
-
-        monkeypatch.setattr(mod, "load_annotations", load)
-    except ImportError:
-        mod = types.ModuleType("annotate.annotations")
-        mod.load_annotations = load
-        monkeypatch.setitem(sys.modules, "annotate.annotations", mod)
-    return registry
+def write_annotations(df: pd.DataFrame, folder) -> None:
+    """Write the rows as the flat table `annotate pull` writes: <folder>/<stamp>.annotations.jsonl."""
+    records = df.reindex(columns=COLUMNS).astype(object)
+    write_jsonl(folder / f"{utc_stamp()}.annotations.jsonl", records.where(records.notna(), None).to_dict("records"))
 
 
-def test_cli_agree(cli, tables, tmp_path, schema_path):
+# a pull of a project whose one task nobody has annotated yet
+UNANNOTATED_EXPORT = b'[{"id": 1, "data": {"sentence_id": "s1", "text": "A sentence."}, "annotations": []}]'
+
+
+def test_cli_agree(cli, tmp_path, schema_path):
     df = pd.DataFrame(
         [
             row("s1", "a", "claim_type", "Opinion", 1),
@@ -358,8 +348,8 @@ def test_cli_agree(cli, tables, tmp_path, schema_path):
             row("s2", "b", "claim_type", "Not a claim", 4),
         ]
     )
-    tables["ann"] = df
-    code, out, err = cli("agree", "ann", "--field", "claim_type", "--schema", schema_path)
+    write_annotations(df, tmp_path / "ann")
+    code, out, err = cli("agree", tmp_path / "ann", "--field", "claim_type", "--schema", schema_path)
     assert code == 0, err
     assert out.splitlines()[:2] == [
         "4 annotations by 2 annotators on 2 sentences; not votes: 0 skipped, 0 drafts, 0 rows with an issue",
@@ -373,7 +363,7 @@ def test_cli_agree(cli, tables, tmp_path, schema_path):
     ("table", "message"),
     [
         (
-            pd.DataFrame(),
+            None,  # the table `annotate pull` writes from UNANNOTATED_EXPORT
             "error: the annotations table is empty: no annotations, so no agreement or gold label "
             "can be computed. pull annotations first (annotate pull) or check the path.",
         ),
@@ -385,8 +375,11 @@ def test_cli_agree(cli, tables, tmp_path, schema_path):
         ),
     ],
 )
-def test_cli_agree_bad_input(cli, tables, schema_path, table, message):
-    tables["ann"] = table
-    code, out, err = cli("agree", "ann", "--schema", schema_path)
+def test_cli_agree_bad_input(cli, tmp_path, schema, schema_path, table, message):
+    if table is None:
+        write_snapshot(UNANNOTATED_EXPORT, schema, tmp_path, "ann")
+    else:
+        write_annotations(table, tmp_path / "ann")
+    code, out, err = cli("agree", tmp_path / "ann", "--schema", schema_path)
     assert code == 2
     assert err.strip().splitlines() == [message.format(schema=schema_path)]

@@ -46,3 +46,23 @@ def test_trained_model_predictions_become_preannotations(studio, tmp_path_factor
             assert values["stance"] == [by_key[(sid, target)]["value"]]
         checked += 1
     assert checked >= summary["sentences"]
+
+
+def test_push_with_model_from_the_cli(studio, cli, tmp_path_factory, tmp_path):
+    schema_path = ROOT / "schemas" / "claims_stance.xml"
+    model = demo_model(tmp_path_factory, schema_path)
+    sentences = tmp_path / "sentences.jsonl"
+    ingest([ROOT / "corpora" / "sample"], sentences)
+    title = studio.project_title("cli-model")
+    code, out, err = cli("push", sentences, "--model", model, "--project", title, "--url", studio.url,
+                         "--token", studio.token)  # fmt: skip
+    assert code == 0, err
+    assert "predictions attached (model_version " in out
+    ls = studio.client()
+    project = next(p for p in ls.projects.list() if p.title == title)
+    project = ls.projects.get(id=project.id)
+    assert project.model_version and project.model_version in out
+    # the guidelines are reachable inside Label Studio, and tasks come in order
+    assert project.show_instruction and "Annotation guidelines" in (project.expert_instruction or "")
+    code, out, err = cli("push", sentences, "--model", model, "--predictions", sentences, "--url", studio.url)
+    assert code == 2 and err.startswith("error: give --model or --predictions, not both")

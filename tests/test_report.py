@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import base64
 import re
-import sys
-import types
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from annotate.agreement import simulate_annotations
+from annotate.io import utc_stamp, write_jsonl
 from annotate.report import HTMLReport, agreement_report, save_heatmap
 from annotate.schema import Schema
+from annotate.studio.pull import COLUMNS
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -78,22 +78,15 @@ def test_save_heatmap(example, schema, tmp_path):
     assert path.read_bytes().startswith(PNG)
 
 
-def test_cli_report_agreement(cli, monkeypatch, example, schema_path, tmp_path):
-    def load(path):
-        return example
-
-    try:
-        import annotate.annotations as mod
-
-        monkeypatch.setattr(mod, "load_annotations", load)
-    except ImportError:
-        mod = types.ModuleType("annotate.annotations")
-        mod.load_annotations = load
-        monkeypatch.setitem(sys.modules, "annotate.annotations", mod)
+def test_cli_report_agreement(cli, example, schema_path, tmp_path):
+    assert list(example.columns) == COLUMNS  # simulate_annotations gives the flat table `annotate pull` writes
+    ann = tmp_path / "ann"
+    records = example.astype(object)
+    write_jsonl(ann / f"{utc_stamp()}.annotations.jsonl", records.where(records.notna(), None).to_dict("records"))
     sentences = tmp_path / "sentences.jsonl"
     sentences.write_text('{"sentence_id": "s0001", "text": "The budget doubled."}\n')
     out = tmp_path / "report.html"
-    code, stdout, err = cli("report", "agreement", "ann", "-o", out, "--sentences", sentences, "--schema", schema_path)
+    code, stdout, err = cli("report", "agreement", ann, "-o", out, "--sentences", sentences, "--schema", schema_path)
     assert code == 0, err
     assert stdout.strip() == f"wrote {out}"
     assert "<h2>claim_type</h2>" in out.read_text()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 
 import numpy as np
 import pandas as pd
@@ -12,8 +10,10 @@ import pytest
 
 from annotate.agreement import simulate_annotations
 from annotate.errors import InputError
+from annotate.io import utc_stamp, write_jsonl
 from annotate.resolve import CONFLICT_COLUMNS, GOLD_COLUMNS, resolve, write_gold
 from annotate.schema import Schema
+from annotate.studio.pull import COLUMNS, write_snapshot
 
 T = "foreign-intervention-venezuela"
 
@@ -201,52 +201,41 @@ def test_write_gold_jsonl(schema, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gold.conflicts.jsonl", "gold.jsonl"]  # no temp files
 
 
-@pytest.fixture
-def tables(monkeypatch):
-    registry: dict[str, pd.DataFrame] = {}
-
-    def load(path):
-        return registry[str(path)]
-
-    try:
-        import annotate.annotations as mod
-
-        monkeypatch.setattr(mod, "load_annotations", load)
-    except ImportError:
-        mod = types.ModuleType("annotate.annotations")
-        mod.load_annotations = load
-        monkeypatch.setitem(sys.modules, "annotate.annotations", mod)
-    try:  # `resolve --review` reads the review table with annotate.review.load_review
-        import annotate.review
-
-        monkeypatch.setattr(annotate.review, "load_review", load)
-    except ImportError:
-        pass
-    return registry
+def write_table(df: pd.DataFrame, path) -> None:
+    """Write the rows with the columns of the flat table `annotate pull` / `annotate review pull` write."""
+    records = df.reindex(columns=COLUMNS).astype(object)
+    write_jsonl(path, records.where(records.notna(), None).to_dict("records"))
 
 
-def test_cli_resolve(cli, tables, tmp_path, schema_path):
-    tables["ann"] = claims(
-        ("s1", "a", "Opinion"), ("s1", "b", "Opinion"), ("s2", "a", "Opinion"), ("s2", "b", "Not a claim")
+def test_cli_resolve(cli, tmp_path, schema, schema_path):
+    ann, rev = tmp_path / "ann", tmp_path / "rev"
+    write_table(
+        claims(("s1", "a", "Opinion"), ("s1", "b", "Opinion"), ("s2", "a", "Opinion"), ("s2", "b", "Not a claim")),
+        ann / f"{utc_stamp()}.annotations.jsonl",
     )
-    tables["rev"] = pd.DataFrame([row("s2", "rev", "claim_type", "Opinion", 9, ground_truth=True)])
+    write_table(
+        pd.DataFrame([row("s2", "rev", "claim_type", "Opinion", 9, ground_truth=True)]),
+        rev / f"{utc_stamp()}.review.jsonl",
+    )
     out = tmp_path / "gold.jsonl"
-    code, stdout, err = cli("resolve", "ann", "-o", out, "--schema", schema_path)
+    code, stdout, err = cli("resolve", ann, "-o", out, "--schema", schema_path)
     assert code == 0, err
     assert stdout.splitlines() == [
         f"wrote 1 gold labels to {out} (majority: 1)",
         f"wrote 1 conflicts to {tmp_path / 'gold.conflicts.jsonl'} (tie: 1)",
     ]
-    code, stdout, err = cli("resolve", "ann", "-o", out, "--review", "rev", "--schema", schema_path)
+    code, stdout, err = cli("resolve", ann, "-o", out, "--review", rev, "--schema", schema_path)
     assert code == 0, err
     assert stdout.splitlines()[0] == f"wrote 2 gold labels to {out} (majority: 1, review: 1)"
-    code, stdout, err = cli("resolve", "ann", "-o", out, "--on-tie", "error", "--schema", schema_path)
+    code, stdout, err = cli("resolve", ann, "-o", out, "--on-tie", "error", "--schema", schema_path)
     assert code == 2
     assert err.strip().splitlines() == [
         "error: 1 tied item(s) with on_tie='error': s2 (claim_type: Not a claim / Opinion). use "
         "on_tie='conflict' to list them for review (annotate review push)."
     ]
-    tables["empty"] = pd.DataFrame()
-    code, _, err = cli("resolve", "empty", "-o", tmp_path / "g2.jsonl", "--schema", schema_path)
+    # a pull of a project whose one task nobody has annotated yet: an empty table
+    empty = b'[{"id": 1, "data": {"sentence_id": "s1", "text": "A sentence."}, "annotations": []}]'
+    write_snapshot(empty, schema, tmp_path, "empty")
+    code, _, err = cli("resolve", tmp_path / "empty", "-o", tmp_path / "g2.jsonl", "--schema", schema_path)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "is empty" in err
     assert not (tmp_path / "g2.jsonl").exists()

@@ -328,6 +328,8 @@ def _check_compatible(old_xml: str, new: Schema, project_title: str) -> None:
 
 
 def _ensure_project(studio: Studio, title: str, schema: Schema, summary: PushSummary) -> Any:
+    from annotate.guidelines import instructions_html
+
     ls = studio.client
     project = find_project(studio, title, required=False)
     if project is None:
@@ -338,7 +340,11 @@ def _ensure_project(studio: Studio, title: str, schema: Schema, summary: PushSum
             label_config=schema.xml,
             description=describe_project(schema),
             show_skip_button=True,
-            show_instruction=False,
+            # the guidelines (docs/guidelines.md) open when the label stream starts, and from the
+            # top bar's Instructions button; tasks come in order so context reads naturally
+            expert_instruction=instructions_html(schema),
+            show_instruction=True,
+            sampling="Sequential sampling",
         )
         summary.created_project = True
         return project
@@ -349,7 +355,14 @@ def _ensure_project(studio: Studio, title: str, schema: Schema, summary: PushSum
     has_annotations = (project.total_annotations_number or 0) + (project.skipped_annotations_number or 0) > 0
     if has_annotations:
         _check_compatible(project.label_config or "", schema, title)
-    api_call(studio, ls.projects.update, id=project.id, label_config=schema.xml, description=describe_project(schema))
+    api_call(
+        studio,
+        ls.projects.update,
+        id=project.id,
+        label_config=schema.xml,
+        description=describe_project(schema),
+        expert_instruction=instructions_html(schema),
+    )
     summary.updated_schema = True
     return api_call(studio, ls.projects.get, id=project.id)
 
