@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from annotate.quickstart import quickstart
+from annotate.schema import Schema, default_schema_path
 
 
 @pytest.mark.integration
@@ -12,20 +13,28 @@ def test_quickstart_loads_the_sample_once(studio, tmp_path):
     first = list(quickstart(tmp_path, data_dir=studio.data_dir))
     text = "\n".join(first)
     assert f"Label Studio running at {studio.url} (reused)" in text
-    assert "project 'annotate-sample'" in text and "already there" in text
+    assert "project 'annotate-sample'" in text and "bootstrap claim model" in text
     assert studio.token not in text
     ls = studio.client()
     project = next(p for p in ls.projects.list() if p.title == "annotate-sample")
-    assert project.model_version == "ingest-hints-1"
+    # the bootstrap model's predictions are the pre-annotation; the speaker hints a second tab
+    assert project.model_version.startswith("bootstrap-clef2019-")
+    claim_types = set(Schema.from_file(default_schema_path()).field("claim_type").values)
     tasks = list(ls.tasks.list(project=project.id, fields="all"))
-    with_preds = [t for t in tasks if t.predictions]
-    assert tasks and with_preds
-    for t in with_preds:
-        (pred,) = t.predictions
-        pred = pred.model_dump() if hasattr(pred, "model_dump") else pred
-        (region,) = pred["result"]
-        value = region["value"]
-        assert t.data["text"][value["start"] : value["end"]] == value["text"] == t.data["speaker"]
+    assert tasks
+    hints = 0
+    for t in tasks:
+        preds = [p.model_dump() if hasattr(p, "model_dump") else p for p in t.predictions]
+        by_version = {p["model_version"]: p for p in preds}
+        model = by_version[project.model_version]
+        choices = {r["from_name"]: r["value"].get("choices") for r in model["result"]}
+        assert choices["claim_type"][0] in claim_types and 0 < model["score"] <= 1
+        if "ingest-hints-1" in by_version:
+            (region,) = by_version["ingest-hints-1"]["result"]
+            value = region["value"]
+            assert t.data["text"][value["start"] : value["end"]] == value["text"] == t.data["speaker"]
+            hints += 1
+    assert hints > 0
     again = "\n".join(quickstart(tmp_path, data_dir=studio.data_dir))
     assert f"0 imported, {len(tasks)} already there" in again
     assert len(list(ls.tasks.list(project=project.id))) == len(tasks)
