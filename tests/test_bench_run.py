@@ -200,3 +200,24 @@ def test_dev_split_smoke(name, tmp_path):
         assert 0 <= r["score"] <= 100
     else:
         assert 0 <= r["score"] <= 1
+
+
+@pytest.mark.slow
+def test_bench_all_fast_on_the_shared_training_data(cli):
+    """`annotate bench all --fast` on ../shared/data: every benchmark present, dev-split figures."""
+    from tests.conftest import ROOT, SHARED
+
+    data = SHARED / "data"
+    if not data.is_dir():
+        pytest.skip(f"{data} is not here (CI always has it)")
+    out_file = ROOT / "artifacts" / "bench-all-fast.md"
+    code, out, err = cli("bench", "all", "--data", data, "--fast", "-o", out_file)
+    assert code == 0, err
+    table = out_file.read_text("utf-8")
+    for name in ("SemEval-2016", "FNC-1", "Emergent", "CLEF-2019"):
+        assert name in table, f"{name} missing from:\n{table}"
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) >= 4
+    for row in rows:
+        score = row.split("|")[3].strip()
+        assert score and score.lower() not in ("nan", "n/a"), row
