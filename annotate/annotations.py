@@ -20,7 +20,7 @@ import pandas as pd
 from annotate.errors import InputError
 from annotate.io import read_jsonl
 
-__all__ = ["load_annotations", "latest_snapshot", "summary"]
+__all__ = ["load_annotations", "latest_snapshot", "summary", "table_frame"]
 
 _SUFFIX = ".annotations.jsonl"
 
@@ -52,10 +52,14 @@ def latest_snapshot(path: str | Path) -> Path:
 
 def load_annotations(path: str | Path) -> pd.DataFrame:
     """Load the flat table of the latest snapshot under ``path`` (or of the snapshot file given)."""
+    table = latest_snapshot(path)
+    return table_frame([rec for _line, rec in read_jsonl(table, allow_empty=True)], path=table)
+
+
+def table_frame(rows: list[dict[str, Any]], path: str | Path | None = None) -> pd.DataFrame:
+    """Rows of the flat table (pull's or a review table) as a DataFrame with the table's dtypes."""
     from annotate.studio.pull import COLUMNS
 
-    table = latest_snapshot(path)
-    rows = [rec for _line, rec in read_jsonl(table, allow_empty=True)]
     # object columns keep None as None (pandas 3 would infer str columns with NaN) and keep
     # ``value`` as it was written: a string, a list, or an int
     df = pd.DataFrame(rows, columns=COLUMNS, dtype=object)
@@ -64,7 +68,8 @@ def load_annotations(path: str | Path) -> pd.DataFrame:
     for col in ("task_id", "annotation_id", "annotator_id", "start", "end"):
         df[col] = df[col].astype("Int64")
     df["lead_time"] = df["lead_time"].astype("float64")
-    df.attrs["path"] = str(table)
+    if path is not None:
+        df.attrs["path"] = str(path)
     return df
 
 

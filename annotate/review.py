@@ -21,13 +21,13 @@ from typing import Any
 
 import pandas as pd
 
-from annotate.annotations import load_annotations
+from annotate.annotations import load_annotations, table_frame
 from annotate.errors import InputError
 from annotate.io import write_jsonl
 from annotate.resolve import resolve
 from annotate.schema import Field, Schema
 from annotate.studio.client import Studio, api_call, find_project
-from annotate.studio.pull import COLUMNS, PullResult, pull
+from annotate.studio.pull import PullResult, pull
 from annotate.studio.push import PushSummary, _ensure_project, existing_task_keys
 
 __all__ = ["ReviewPushSummary", "ReviewPullResult", "review_project_title", "review_push", "review_pull",
@@ -201,11 +201,4 @@ def load_review(path: str | Path) -> pd.DataFrame:
         raise InputError("no such file or folder", path=path, hint="give a folder written by `annotate review pull`")
     from annotate.io import read_jsonl
 
-    rows = [rec for _line, rec in read_jsonl(path, allow_empty=True)]
-    df = pd.DataFrame(rows, columns=COLUMNS, dtype=object)
-    for col in ("was_cancelled", "ground_truth", "is_draft"):
-        df[col] = df[col].astype(bool)
-    for col in ("task_id", "annotation_id", "annotator_id", "start", "end"):
-        df[col] = df[col].astype("Int64")
-    df["lead_time"] = df["lead_time"].astype("float64")
-    return df
+    return table_frame([rec for _line, rec in read_jsonl(path, allow_empty=True)], path=path)
