@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from annotation_rows import row
 
 from annotate.agreement import (
     _alpha,
@@ -53,21 +54,6 @@ def frame(data: dict[str, list], field: str = "code") -> pd.DataFrame:
         if v is not None
     ]
     return pd.DataFrame(rows)
-
-
-def row(sid, who, field, value, aid, target=None, when="2026-01-01T00:00:00Z", **kw):
-    item = f"{sid}@{target}" if field == "stance" else sid
-    return {
-        "item": item,
-        "sentence_id": sid,
-        "target": target,
-        "annotator": who,
-        "annotation_id": aid,
-        "field": field,
-        "value": value,
-        "updated_at": when,
-        **kw,
-    }
 
 
 def metric(table: pd.DataFrame, name: str, field: str | None = None) -> pd.Series:

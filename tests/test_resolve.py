@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from annotation_rows import row
 
 from annotate.agreement import simulate_annotations
 from annotate.errors import InputError
@@ -31,21 +32,6 @@ def abc() -> Schema:
         '<View><Text name="text" value="$text"/><Choices name="claim_type" toName="text">'
         '<Choice value="a"/><Choice value="b"/><Choice value="c"/></Choices></View>'
     )
-
-
-def row(sid, who, field, value, aid, target=None, when="2026-01-01T00:00:00Z", **kw):
-    item = f"{sid}@{target}" if field == "stance" else sid
-    return {
-        "item": item,
-        "sentence_id": sid,
-        "target": target,
-        "annotator": who,
-        "annotation_id": aid,
-        "field": field,
-        "value": value,
-        "updated_at": when,
-        **kw,
-    }
 
 
 def claims(*answers: tuple[str, str, str]) -> pd.DataFrame:
