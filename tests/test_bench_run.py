@@ -209,7 +209,7 @@ def test_bench_all_fast_on_the_shared_training_data(cli):
 
     data = SHARED / "data"
     if not data.is_dir():
-        pytest.skip(f"{data} is not here (CI always has it)")
+        pytest.fail(f"{data} is missing: the benchmark data must sit in ../shared beside the repository")
     out_file = ROOT / "artifacts" / "bench-all-fast.md"
     code, out, err = cli("bench", "all", "--data", data, "--fast", "-o", out_file)
     assert code == 0, err

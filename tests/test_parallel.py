@@ -44,7 +44,7 @@ def test_ingest_on_two_processes_is_byte_identical(corpus, tmp_path):
 
 @pytest.mark.slow
 def test_ingest_on_a_dask_local_cluster_is_byte_identical(corpus, tmp_path):
-    distributed = pytest.importorskip("distributed", reason="the dask extra is part of the test install")
+    import distributed  # the dask extra is part of the test install: missing it is a failure
     single, dasked = tmp_path / "single.jsonl", tmp_path / "dask.jsonl"
     ingest([corpus], single)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
@@ -73,10 +73,10 @@ def claim_model(tmp_path_factory):
 
 @pytest.mark.slow
 def test_predict_in_chunks_on_processes_and_dask_is_byte_identical(corpus, claim_model, tmp_path, schema_path):
+    import distributed  # the dask extra is part of the test install: missing it is a failure
+
     from annotate.models.predict import predict, predict_file, read_records
     from annotate.schema import Schema
-
-    distributed = pytest.importorskip("distributed", reason="the dask extra is part of the test install")
     schema = Schema.from_file(schema_path)
     sentences = tmp_path / "s.jsonl"
     ingest([corpus], sentences)
