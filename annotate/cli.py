@@ -43,6 +43,18 @@ schema_app = _app("Check and inspect Label Studio configs in schemas/.")
 app.add_typer(schema_app, name="schema")
 
 
+# the Dask scheduler: --dask, or ANNOTATE_DASK for a team whose commands all go to one cluster
+_DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        envvar="ANNOTATE_DASK",
+        help="Dask scheduler address (tcp://HOST:PORT) to spread the work over [env: ANNOTATE_DASK].",
+        show_envvar=False,
+    ),
+]
+
+
 def _echo(message: str) -> None:
     typer.echo(message)
 
@@ -55,7 +67,7 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files (.txt, .jsonl, .html) or folders of them.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Sentences JSONL to write.")] = Path("sentences.jsonl"),
     jobs: Annotated[int, typer.Option("-j", "--jobs", help="Local processes (-1: all cores).")] = 1,
-    dask: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://HOST:PORT).")] = None,
+    dask: _DaskOpt = None,
 ) -> None:
     """Split documents into sentences with offsets, stable ids, context and hints."""
     from annotate.segment import ingest as run
@@ -110,11 +122,19 @@ _Token = Annotated[
 def studio_start(
     data_dir: _DataDir = None,
     port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 [default: previous, 8080, or free].")] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            help="sqlite, or postgresql://USER:PASSWORD@HOST:PORT/DBNAME for teams "
+            "[default: $ANNOTATE_STUDIO_DATABASE, else what the data dir was started with, else sqlite].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Start the local server (sqlite, 127.0.0.1), or reuse the running one; print URL and login."""
+    """Start the local server (127.0.0.1; sqlite or PostgreSQL), or reuse the running one; print URL and login."""
     from annotate.studio import server
 
-    for line in server.start(data_dir, port=port).lines():
+    for line in server.start(data_dir, port=port, database=database).lines():
         _echo(line)
 
 
@@ -376,7 +396,7 @@ def predict_command(
         "concerned"
     ),
     jobs: Annotated[int, typer.Option("-j", "--jobs", help="Local processes (-1: all cores).")] = 1,
-    dask: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://HOST:PORT).")] = None,
+    dask: _DaskOpt = None,
 ) -> None:
     """Pre-annotations for `annotate push --predictions`: value, calibrated score, model_version."""
     from annotate.models.predict import predict_file

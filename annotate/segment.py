@@ -13,11 +13,9 @@ one paragraph changes only the ids of the sentences in that paragraph.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,33 +293,15 @@ def ingest(
     byte-identical however the work was spread, and from one run to the next.
     """
     from annotate.parallel import ordered_map
+    from annotate.progress import progress as show_progress
 
     summary = IngestSummary(output=str(output))
     docs = read_documents(paths)
-    with atomic_write(output) as fh, _progress(progress, "ingesting") as tick:
+    with atomic_write(output) as fh, show_progress(progress, "ingesting") as tick:
         for lines in ordered_map(_segment_chunk, docs, chunksize=chunksize, n_jobs=n_jobs, dask=dask):
             summary.documents += 1
             for line in lines:
                 fh.write(line + "\n")
             summary.sentences += len(lines)
-            tick(summary.documents, summary.sentences)
+            tick(summary.sentences, summary.documents)
     return summary
-
-
-@contextlib.contextmanager
-def _progress(enabled: bool, what: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress line with rates (documents and sentences per second), on a terminal only."""
-    if not enabled:
-        yield lambda docs, sents: None
-        return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as bar:
-        task = bar.add_task(what)
-        start = time.perf_counter()
-
-        def tick(docs: int, sents: int) -> None:
-            rate = sents / max(time.perf_counter() - start, 1e-9)
-            bar.update(task, description=f"{what}: {docs} documents, {sents} sentences ({rate:,.0f}/s)")
-
-        yield tick

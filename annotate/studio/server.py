@@ -1,12 +1,16 @@
 """Start, stop and query a local Label Studio server: the embedded default.
 
 The server runs from its own venv (``.annotate/server-venv``, made by ``scripts/install.sh``)
-because its pins (e.g. ``pytz<2023``) conflict with the toolkit. It uses sqlite, listens on
-127.0.0.1 only, and keeps everything in one data dir (default ``.annotate/labelstudio/`` in the
-repository)::
+because its pins (e.g. ``pytz<2023``) conflict with the toolkit. It listens on 127.0.0.1 only
+and keeps everything in one data dir (default ``.annotate/labelstudio/`` in the repository).
+Its database is sqlite, or, for teams with many annotators, a PostgreSQL database given as
+``database="postgresql://user:password@host:port/name"`` (``annotate studio start --database``
+or the ``ANNOTATE_STUDIO_DATABASE`` environment variable, which keeps the password out of the
+shell history). A data dir stays bound to the database it was first started with::
 
     <data dir>/
-      label_studio.sqlite3   the database (made by Label Studio)
+      label_studio.sqlite3   the sqlite database (made by Label Studio; absent on PostgreSQL)
+      database               the PostgreSQL URL, password included (mode 0600; absent on sqlite)
       server.json            url, port, pid, admin login of the running server
       server.pid             pid of the server process
       server.log             its stdout and stderr
@@ -24,14 +28,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import httpx
 
@@ -47,12 +53,15 @@ __all__ = [
     "read_token",
     "mask",
     "set_password",
+    "Database",
+    "parse_database",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PORT = 8080
 ADMIN_EMAIL = "admin@annotate.local"
 BIN_ENV = "ANNOTATE_LABEL_STUDIO_BIN"
+DATABASE_ENV = "ANNOTATE_STUDIO_DATABASE"
 
 
 @dataclass
@@ -67,11 +76,13 @@ class ServerInfo:
     token_file: str
     running: bool
     reused: bool = False
+    database: str = "sqlite"  # "sqlite", or the PostgreSQL URL without its password
 
     def lines(self) -> list[str]:
         state = "running" if self.running else "stopped"
         return [
             f"Label Studio {state} at {self.url}" + (" (reused)" if self.reused else "") + f", pid {self.pid}",
+            f"database: {self.database}",
             f"login: {self.email} (password in {Path(self.data_dir) / 'admin.json'})",
             f"API token stored in {self.token_file}",
             f"data dir: {self.data_dir}; log: {Path(self.data_dir) / 'server.log'}",
@@ -83,6 +94,118 @@ def mask(token: str | None) -> str:
     if not token:
         return "<none>"
     return f"{token[:4]}…{token[-2:]}" if len(token) > 10 else "****"
+
+
+@dataclass(frozen=True)
+class Database:
+    """Where Label Studio keeps its data: sqlite in the data dir, or a PostgreSQL database."""
+
+    engine: str = "sqlite"  # "sqlite" or "postgresql"
+    user: str = ""
+    password: str = field(default="", repr=False)
+    host: str = ""
+    port: int = 5432
+    name: str = ""
+
+    @property
+    def display(self) -> str:
+        """The URL without its password: safe for messages, logs and ``server.json``."""
+        if self.engine == "sqlite":
+            return "sqlite"
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.name}"
+
+    @property
+    def url(self) -> str:
+        """The full URL, password included (kept only in the 0600 ``database`` file)."""
+        if self.engine == "sqlite":
+            return "sqlite"
+        auth = quote(self.user, safe="") + (f":{quote(self.password, safe='')}" if self.password else "")
+        host = self.host if not self.host.startswith("/") else ""
+        query = f"?host={quote(self.host, safe='')}" if self.host.startswith("/") else ""
+        return f"postgresql://{auth}@{host}:{self.port}/{quote(self.name, safe='')}{query}"
+
+    def env(self) -> dict[str, str]:
+        """Label Studio's settings for this database (``core/settings/base.py``: DJANGO_DB, POSTGRE_*)."""
+        if self.engine == "sqlite":
+            return {"DJANGO_DB": "sqlite"}
+        return {
+            "DJANGO_DB": "postgresql",
+            "POSTGRE_NAME": self.name,
+            "POSTGRE_USER": self.user,
+            "POSTGRE_PASSWORD": self.password,
+            "POSTGRE_HOST": self.host,
+            "POSTGRE_PORT": str(self.port),
+        }
+
+
+def parse_database(url: str | None) -> Database:
+    """``"sqlite"`` (or empty) or ``postgresql://user[:password]@host[:port]/name``.
+
+    The password may also come from ``PGPASSWORD``; a Unix socket directory goes in
+    ``?host=/var/run/postgresql``. Raises :class:`StudioError` naming what is wrong.
+    """
+    if not url or url.strip().lower() == "sqlite":
+        return Database()
+    parts = urlsplit(url.strip())
+    shown = f"{parts.scheme}://{parts.username or ''}@{parts.hostname or ''}{parts.path}"
+    hint = "write it as postgresql://USER:PASSWORD@HOST:PORT/DBNAME (or `sqlite`)"
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise StudioError(f"unsupported database {shown!r}: only sqlite and postgresql are supported", hint=hint)
+    host = parse_qs(parts.query).get("host", [parts.hostname or ""])[0]
+    name = unquote(parts.path.lstrip("/"))
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise StudioError(f"the database URL {shown!r} has a port that is not a number", hint=hint) from None
+    if not host or not name or "/" in name or not parts.username:
+        raise StudioError(f"the database URL {shown!r} needs a user, a host and a database name", hint=hint)
+    password = unquote(parts.password) if parts.password else os.environ.get("PGPASSWORD", "")
+    return Database("postgresql", unquote(parts.username), password, host, port, name)
+
+
+def _database(data_dir: Path, requested: str | None) -> Database:
+    """The data dir's database: the one it was first started with; a different request is refused."""
+    stored_file = data_dir / "database"
+    state = _read_state(data_dir) or {}
+    if stored_file.is_file():
+        stored = parse_database(stored_file.read_text("utf-8").strip())
+    elif state or (data_dir / "label_studio.sqlite3").is_file():
+        stored = Database()  # started before, on sqlite
+    else:
+        stored = None
+    wanted = parse_database(requested) if requested is not None else None
+    if stored is None:
+        db = wanted or Database()
+        if db.engine != "sqlite":
+            _write_private(stored_file, db.url + "\n")
+        return db
+    if wanted is not None and wanted.display != stored.display:
+        raise StudioError(
+            f"the data dir {data_dir} belongs to the database {stored.display}, not {wanted.display}",
+            hint="start the other database with its own --data-dir",
+        )
+    if wanted is not None and wanted.password and wanted.password != stored.password:
+        _write_private(stored_file, wanted.url + "\n")  # a changed password: remember the new one
+        return wanted
+    return stored
+
+
+def _reachable(db: Database, timeout: float = 5.0) -> None:
+    """Fail early, in one line, when nothing listens where the PostgreSQL server should be."""
+    if db.engine == "sqlite":
+        return
+    try:
+        if db.host.startswith("/"):
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(timeout)
+                s.connect(os.path.join(db.host, f".s.PGSQL.{db.port}"))
+        else:
+            socket.create_connection((db.host, db.port), timeout=timeout).close()
+    except OSError as err:
+        raise StudioError(
+            f"cannot reach PostgreSQL at {db.display} ({err.strerror or err})",
+            hint="start the PostgreSQL server, or check host and port in --database",
+        ) from None
 
 
 def default_data_dir() -> Path:
@@ -207,15 +330,27 @@ def status(data_dir: str | Path | None = None) -> ServerInfo | None:
         email=state.get("email", ADMIN_EMAIL),
         token_file=str(data_dir / "token"),
         running=running,
+        database=state.get("database", "sqlite"),
     )
 
 
-def _server_env(data_dir: Path, port: int, email: str, password: str, token: str) -> dict[str, str]:
+# LS reads its settings as LABEL_STUDIO_X, HEARTEX_X, then bare X: none may leak in from outside
+_LS_SETTINGS = ("LABEL_STUDIO_", "HEARTEX_", "DJANGO_DB", "POSTGRE_", "DATABASE_NAME", "MYSQL_")
+
+
+def _base_env(data_dir: Path, db: Database) -> dict[str, str]:
+    """The environment every Label Studio command of ``data_dir`` runs with."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_LS_SETTINGS)}
+    env.update({"LABEL_STUDIO_BASE_DATA_DIR": str(data_dir), "LATEST_VERSION_CHECK": "false",
+                "COLLECT_ANALYTICS": "false", **db.env()})  # fmt: skip
+    return env
+
+
+def _server_env(data_dir: Path, port: int, email: str, password: str, token: str, db: Database) -> dict[str, str]:
     """The server's environment, every setting explicit: LS also reads bare USERNAME/PORT/HOST."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABEL_STUDIO_", "HEARTEX_"))}
+    env = _base_env(data_dir, db)
     env.update(
         {
-            "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
             "LABEL_STUDIO_USERNAME": email,
             "LABEL_STUDIO_PASSWORD": password,
             "LABEL_STUDIO_USER_TOKEN": token,
@@ -224,9 +359,6 @@ def _server_env(data_dir: Path, port: int, email: str, password: str, token: str
             "LABEL_STUDIO_PORT": str(port),
             "LABEL_STUDIO_HOST": f"http://127.0.0.1:{port}",
             "LABEL_STUDIO_DEBUG": "false",
-            "DJANGO_DB": "sqlite",
-            "LATEST_VERSION_CHECK": "false",
-            "COLLECT_ANALYTICS": "false",
             "ML_BLOCK_LOCAL_IP": "false",
             "SSRF_PROTECTION_ENABLED": "false",
             "LOCAL_FILES_SERVING_ENABLED": "false",
@@ -243,22 +375,35 @@ def start(
     binary: str | Path | None = None,
     timeout: float = 600.0,
     detach: bool = True,
+    database: str | None = None,
 ) -> ServerInfo:
     """Start a local server (or reuse the one already running from ``data_dir``); wait for /health.
 
     ``port`` defaults to the previous port of this data dir, else 8080, else any free port.
+    ``database`` is ``"sqlite"`` or a ``postgresql://`` URL (default: ``ANNOTATE_STUDIO_DATABASE``,
+    else what the data dir was first started with, else sqlite); the PostgreSQL database must
+    exist, Label Studio creates its tables on the first start.
     ``detach=False`` (tests, benchmarks) ties the server to this process: it gets SIGTERM when
     the caller dies, even when the caller is killed, so no server outlives a killed test run.
     Raises :class:`StudioError` if the server does not come up within ``timeout`` seconds,
     naming the log file to read.
     """
     data_dir = Path(data_dir or default_data_dir()).resolve()
+    if database is None:
+        database = os.environ.get(DATABASE_ENV) or None
     current = status(data_dir)
     if current and current.running:
+        if database is not None and parse_database(database).display != current.database:
+            raise StudioError(
+                f"the server of {data_dir} runs on {current.database}, not {parse_database(database).display}",
+                hint="stop it first (`annotate studio stop`), or use another --data-dir",
+            )
         current.reused = True
         return current
     exe = find_binary(binary)
     data_dir.mkdir(parents=True, exist_ok=True)
+    db = _database(data_dir, database)
+    _reachable(db)
     email, password, token = _credentials(data_dir)
     if port is None:
         previous = (_read_state(data_dir) or {}).get("port")
@@ -272,7 +417,7 @@ def start(
         proc = subprocess.Popen(
             cmd,
             cwd=data_dir,
-            env=_server_env(data_dir, port, email, password, token),
+            env=_server_env(data_dir, port, email, password, token, db),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -280,22 +425,34 @@ def start(
             preexec_fn=None if detach else _die_with_parent,
         )
     (data_dir / "server.pid").write_text(f"{proc.pid}\n")
-    state = {"url": url, "port": port, "pid": proc.pid, "email": email}
+    state = {"url": url, "port": port, "pid": proc.pid, "email": email, "database": db.display}
     (data_dir / "server.json").write_text(json.dumps(state, indent=2) + "\n")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            cause = _last_error(log_path)
             raise StudioError(
-                f"Label Studio exited with status {proc.returncode} while starting",
+                f"Label Studio exited with status {proc.returncode} while starting" + (f": {cause}" if cause else ""),
                 hint=f"see the log {log_path}",
             )
         if _healthy(url):
-            return ServerInfo(url, port, proc.pid, str(data_dir), email, str(data_dir / "token"), running=True)
+            return ServerInfo(url, port, proc.pid, str(data_dir), email, str(data_dir / "token"), running=True,
+                              database=db.display)  # fmt: skip
         time.sleep(0.5)
     _terminate(proc.pid)
     raise StudioError(
         f"Label Studio did not answer {url}/health within {timeout:.0f} s", hint=f"see the log {log_path}"
     )
+
+
+def _last_error(log_path: Path) -> str:
+    """The last exception line of the server log (e.g. a refused PostgreSQL login), shortened."""
+    try:
+        lines = log_path.read_text("utf-8", errors="replace").splitlines()[-200:]
+    except OSError:
+        return ""
+    errors = [ln.strip() for ln in lines if re.match(r"^[\w.]+(Error|Exception)\b", ln.strip())]
+    return errors[-1][:300] if errors else ""
 
 
 def _die_with_parent() -> None:
@@ -338,9 +495,7 @@ def stop(data_dir: str | Path | None = None) -> bool:
 def set_password(data_dir: str | Path, email: str, password: str, *, binary: str | Path | None = None) -> None:
     """Give a user a password (``label-studio reset_password``): users made through the API have none."""
     data_dir = Path(data_dir).resolve()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABEL_STUDIO_", "HEARTEX_"))}
-    env.update({"LABEL_STUDIO_BASE_DATA_DIR": str(data_dir), "DJANGO_DB": "sqlite", "LATEST_VERSION_CHECK": "false",
-                "COLLECT_ANALYTICS": "false"})  # fmt: skip
+    env = _base_env(data_dir, _database(data_dir, None))
     cmd = [find_binary(binary), "reset_password", "--username", email, "--password", password]
     proc = subprocess.run(cmd, cwd=data_dir, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     if "Password successfully changed" not in proc.stdout + proc.stderr:
