@@ -47,6 +47,10 @@ CLEF_LABELS = {"1": "Check-worthy factual claim", "0": "Other factual claim"}
 #: Parameters of the bootstrap model (C chosen on document-grouped folds of the CLEF data).
 BOOTSTRAP_PARAMS: dict[str, Any] = {"C": 0.1, "hints": False}
 NEGATIVES_PER_POSITIVE = 3
+#: Bumped whenever the model's recipe changes (features, their classes): an existing bootstrap
+#: model of another recipe is retrained rather than reused. 2: ``WordTfidf`` words (3x faster
+#: prediction, same features).
+BOOTSTRAP_RECIPE = 2
 
 
 def build_table(source: str | Path = CLEF_SOURCE, output: str | Path = BOOTSTRAP_TABLE) -> int:
@@ -82,7 +86,8 @@ def bootstrap(
 ) -> dict[str, Any]:
     """Train (or reuse) the bootstrap claim model in ``output``; return its model card.
 
-    Idempotent: an existing model trained on the same table for the same schema is reused.
+    Idempotent: an existing model trained on the same table for the same schema, with the same
+    :data:`BOOTSTRAP_RECIPE`, is reused.
     """
     from annotate.labels import load_labels
     from annotate.models.store import save
@@ -94,7 +99,12 @@ def bootstrap(
     card_path = output / "card.json"
     if card_path.exists() and not force:
         card = json.loads(card_path.read_text("utf-8"))
-        if card["schema"]["hash"] == schema.hash and card["training_data"]["hash"] == file_hash(table):
+        data = card["training_data"]
+        if (
+            card["schema"]["hash"] == schema.hash
+            and data["hash"] == file_hash(table)
+            and data.get("recipe") == BOOTSTRAP_RECIPE
+        ):
             return card
     labels = load_labels(table, schema, field="claim_type")
     positive = labels["label"] == CLEF_LABELS["1"]
@@ -103,6 +113,7 @@ def bootstrap(
     )
     sample = labels[positive | labels.index.isin(negatives.index)].reset_index(drop=True)
     sample.attrs.update(labels.attrs)
+    sample.attrs["recipe"] = BOOTSTRAP_RECIPE
     sample.attrs["sampling"] = (
         f"all {int(positive.sum())} positives, {len(negatives)} of {int((~positive).sum())} negatives (seed 0)"
     )

@@ -55,6 +55,19 @@ _DaskOpt = Annotated[
 ]
 
 
+# predict and suggest: -j; by default every core only for a file big enough to pay for the workers' start
+_AutoJobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "-j",
+        "--jobs",
+        help="Local processes (-1: all cores). Default: all cores for a sentences file of 50 MB (about "
+        "80,000 sentences) or more, one process below, where starting workers costs more than it saves.",
+        show_default=False,
+    ),
+]
+
+
 def _echo(message: str) -> None:
     typer.echo(message)
 
@@ -66,10 +79,18 @@ def _echo(message: str) -> None:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files (.txt, .jsonl, .html) or folders of them.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Sentences JSONL to write.")] = Path("sentences.jsonl"),
-    jobs: Annotated[int, typer.Option("-j", "--jobs", help="Local processes (-1: all cores).")] = 1,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "-j",
+            "--jobs",
+            help="Local processes; default -1: all cores (an input of one chunk, 64 documents, runs in one). "
+            "The output is byte-identical for every value.",
+        ),
+    ] = -1,
     dask: _DaskOpt = None,
 ) -> None:
-    """Split documents into sentences with offsets, stable ids, context and hints."""
+    """Split documents into sentences with offsets, stable ids, context and hints (on all cores by default)."""
     from annotate.segment import ingest as run
 
     summary = run(paths, output, progress=_is_tty(), n_jobs=jobs, dask=dask)
@@ -178,7 +199,7 @@ def push(
         raise InputError("give --model or --predictions, not both", hint="predict first, then push the file")
     studio = connect(url, token, data_dir=data_dir)
     if model is None:
-        _echo(str(run(studio, sentences, parsed, project=project, predictions=predictions)))
+        _echo(str(run(studio, sentences, parsed, project=project, predictions=predictions, progress=_is_tty())))
         return
     import tempfile
 
@@ -187,7 +208,7 @@ def push(
     with tempfile.TemporaryDirectory(prefix="annotate-push-") as tmp:
         preds = Path(tmp) / "predictions.jsonl"
         predict_file(model, sentences, preds, parsed)
-        _echo(str(run(studio, sentences, parsed, project=project, predictions=preds)))
+        _echo(str(run(studio, sentences, parsed, project=project, predictions=preds, progress=_is_tty())))
 
 
 @app.command()
@@ -205,7 +226,7 @@ def pull(
     from annotate.studio.pull import pull as run
 
     parsed = Schema.from_file(schema) if schema else None
-    _echo(str(run(connect(url, token, data_dir=data_dir), project, output, schema=parsed)))
+    _echo(str(run(connect(url, token, data_dir=data_dir), project, output, schema=parsed, progress=_is_tty())))
 
 
 # --- agreement, gold labels, reports ---------------------------------------------------
@@ -395,13 +416,15 @@ def predict_command(
     targets: Annotated[str, typer.Option("--targets", help="Stance targets: concerned (keywords) or all.")] = (
         "concerned"
     ),
-    jobs: Annotated[int, typer.Option("-j", "--jobs", help="Local processes (-1: all cores).")] = 1,
+    jobs: _AutoJobsOpt = None,
     dask: _DaskOpt = None,
 ) -> None:
     """Pre-annotations for `annotate push --predictions`: value, calibrated score, model_version."""
     from annotate.models.predict import predict_file
 
-    s = predict_file(model, sentences, output, _schema(schema), targets=targets, n_jobs=jobs, dask=dask)
+    s = predict_file(
+        model, sentences, output, _schema(schema), targets=targets, n_jobs=jobs, dask=dask, progress=_is_tty()
+    )
     by = ", ".join(f"{k}: {v}" for k, v in s["by_field"].items())
     _echo(f"wrote {s['predictions']} predictions ({by}) for {s['sentences']} sentences to {output}")
     _echo(f"model_version {s['model_version']}")
@@ -424,6 +447,11 @@ def suggest_command(
         Path | None, typer.Option("--exclude", help="Labels table or gold.jsonl: its sentence_ids are left out.")
     ] = None,
     schema: _ModelSchemaOpt = None,
+    pool: Annotated[
+        int | None, typer.Option("--pool", help="With --diversity: the best N it walks [default: max(20k, 1000)].")
+    ] = None,
+    jobs: _AutoJobsOpt = None,
+    dask: _DaskOpt = None,
 ) -> None:
     """Rank unlabelled sentences by model uncertainty (most informative first) and write the top k."""
     from annotate.suggest import suggest_file
@@ -437,9 +465,15 @@ def suggest_command(
         k=k,
         method=method,
         diversity=diversity,
+        pool=pool,
         field=field,
+        n_jobs=jobs,
+        dask=dask,
+        progress=_is_tty(),
     )
     _echo(f"wrote {s['written']} suggestions (of {s['candidates']} candidates, by {method}) to {output}")
+    if s.get("pool_exhausted"):
+        _echo(f"note: only {s['written']} distinct sentences among the best {s['pool']}; raise --pool for more")
 
 
 # --- live model: ML backend ----------------------------------------------------------------

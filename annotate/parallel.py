@@ -15,16 +15,33 @@ bounded window of chunks in flight, so memory stays flat whatever the stream's l
 from __future__ import annotations
 
 import itertools
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 from annotate.errors import AnnotateError
 
-__all__ = ["ordered_map", "chunked", "dask_client"]
+__all__ = ["ordered_map", "chunked", "dask_client", "auto_jobs", "AUTO_JOBS_BYTES"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+#: With ``n_jobs=None``, files at least this large are worked on every core: below it, starting
+#: the worker processes (each imports scikit-learn, pandas and pyarrow: 2-3 CPU-seconds) costs more
+#: than the second core saves. About 80,000 sentences of ``annotate ingest`` output.
+AUTO_JOBS_BYTES = 50_000_000
+
+
+def auto_jobs(n_jobs: int | None, path: str | Path) -> int:
+    """``n_jobs`` as given, or for ``None``: every core when ``path`` is big enough to pay, else one."""
+    if n_jobs is not None:
+        return n_jobs
+    p = Path(path)
+    big = p.is_file() and p.stat().st_size >= AUTO_JOBS_BYTES
+    return -1 if big and (os.cpu_count() or 1) > 1 else 1
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -66,9 +83,17 @@ def ordered_map(
 
     ``func`` takes a list of items and returns a list of results; it must be importable by
     name (a module-level function) to run in other processes. At most ``window`` chunks
-    (default: four per worker) are in flight, so the stream is never read ahead further.
+    (default: two per local process, four per Dask worker) are in flight, so the stream is
+    never read ahead further. Without Dask, a stream of a single chunk runs in this process.
     """
     chunks = chunked(items, chunksize)
+    if n_jobs != 1 and dask is None:
+        # A stream that fits in one chunk runs here: starting the processes would cost more
+        # than the chunk. (A Dask address is always used: a wrong one must be reported.)
+        first = list(itertools.islice(chunks, 2))
+        if len(first) < 2:
+            n_jobs = 1
+        chunks = itertools.chain(first, chunks)
     if dask is not None:
         yield from _dask_map(func, chunks, dask, shared, window)
     elif n_jobs == 1:

@@ -12,6 +12,15 @@ Higher always means "more informative". :func:`prefer_uncertain` sorts, and :fun
 walks the sorted stream skipping tasks whose TF-IDF cosine to one already picked is at least
 ``threshold``, so ten near-identical sentences are not all sent to annotators.
 
+:func:`suggest` and :func:`suggest_file` never hold the scored corpus: sentences are scored in
+chunks (in this process, on ``n_jobs`` local processes, or on a Dask cluster, the estimator
+scattered once to every worker, through :func:`annotate.parallel.ordered_map`), each chunk keeps
+only its best candidates, and a heap keeps the best overall. The bound is ``k`` candidates, or
+with ``diversity`` a *pool* of the ``pool`` best (default :func:`pool_size`: ``max(20 k, 1000)``)
+that the diversity pass then walks; if the pool runs out of distinct sentences before ``k`` are
+picked, fewer are returned and the summary says so (raise ``pool``). Ties in score go to the
+earlier sentence in the input, so the output is byte-identical however the work was spread.
+
 >>> import numpy as np
 >>> entropy(np.array([[0.5, 0.5], [1.0, 0.0]])).round(3).tolist()
 [1.0, 0.0]
@@ -19,7 +28,9 @@ walks the sorted stream skipping tasks whose TF-IDF cosine to one already picked
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +47,7 @@ __all__ = [
     "score_stream",
     "prefer_uncertain",
     "diverse",
+    "pool_size",
     "suggest",
     "suggest_file",
 ]
@@ -102,8 +114,9 @@ def diverse(
 ) -> list[tuple[float, dict[str, Any]]]:
     """The first ``k`` of ``ranked`` whose text is not a near-duplicate of one already picked.
 
-    Near-duplicate: TF-IDF (word unigrams and bigrams, fitted on all candidates) cosine of at
-    least ``threshold``. Greedy, so the more informative of two duplicates is the one kept.
+    Near-duplicate: TF-IDF (word unigrams and bigrams, fitted on the candidates given: in
+    :func:`suggest`, the pool) cosine of at least ``threshold``. Greedy, so the more informative
+    of two duplicates is the one kept.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -125,37 +138,76 @@ def diverse(
     return [ranked[i] for i in picked]
 
 
-def suggest(
-    model: Any,
-    records: list[dict[str, Any]],
-    schema: Schema,
-    *,
-    field: str | None = None,
-    method: str = "entropy",
-    k: int = 50,
-    diversity: float | None = None,
-    exclude: Iterable[str] = (),
-    targets: str = "concerned",
-) -> list[dict[str, Any]]:
-    """Rank unlabelled sentences (x targets, for stance) by how much a label would teach ``model``.
+def pool_size(k: int, factor: int = 20, minimum: int = 1000) -> int:
+    """How many of the best candidates the diversity pass sees: ``max(k * factor, minimum)``.
 
-    Parameters
-    ----------
-    model : a :class:`~annotate.models.store.LoadedModel` or a model folder.
-    records : sentence records (``annotate ingest`` output).
-    field : which field's model scores (default: the first claim field of the model).
-    method : ``"entropy"``, ``"margin"`` or ``"least-confidence"``.
-    k : how many to return.
-    diversity : if given, a TF-IDF cosine threshold above which a sentence counts as a duplicate of
-        one already picked (see :func:`diverse`).
-    exclude : sentence ids that are labelled already.
+    Bounded so memory does not grow with the corpus; generous so that a corpus with many
+    near-duplicates among its most uncertain sentences still fills ``k``.
+    """
+    return max(k * factor, minimum, k)
 
-    Returns ``[{"rank", "sentence_id", "target"?, "field", "score", "method", "value",
-    "confidence", "text"}]``, most informative first.
+
+@dataclass(frozen=True)
+class _Scoring:
+    """What a worker needs besides the estimator (scattered once with it)."""
+
+    method: str
+    stance: bool
+    keep: int
+    schema: Schema
+    targets: str
+
+
+def _score_chunks(
+    items: list[tuple[int, list[dict[str, Any]]]], estimator: Any, how: _Scoring
+) -> list[tuple[int, int, list[tuple[float, int, int, dict[str, Any]]]]]:
+    """Worker side (module-level, so it pickles): score numbered chunks, keep each one's best.
+
+    Returns per chunk ``(sentences, tasks, candidates)``; a candidate is ``(score, chunk number,
+    position in chunk, fields)``, where the two positions break ties by input order.
     """
     from annotate.models.pipelines import frame
     from annotate.models.predict import pairs
+
+    out = []
+    classes = [str(c) for c in estimator.classes_]
+    for number, records in items:
+        tasks = pairs(records, how.schema, targets=how.targets) if how.stance else records
+        if not tasks or how.keep <= 0:
+            out.append((len(records), len(tasks), []))
+            continue
+        proba = estimator.predict_proba(frame(tasks, stance=how.stance))
+        scores = SCORERS[how.method](proba).tolist()
+        best = heapq.nlargest(how.keep, range(len(tasks)), key=lambda i: (scores[i], -i))
+        candidates = []
+        for i in best:
+            t, p = tasks[i], proba[i]
+            fields = {"sentence_id": t["sentence_id"], "target": t.get("target_id"), "value": classes[int(p.argmax())],
+                      "confidence": float(p.max()), "text": t["text"]}  # fmt: skip
+            candidates.append((float(scores[i]), number, i, fields))
+        out.append((len(records), len(tasks), candidates))
+    return out
+
+
+def _rank(
+    model: Any,
+    chunks: Iterable[list[dict[str, Any]]],
+    schema: Schema,
+    *,
+    field: str | None,
+    method: str,
+    k: int,
+    diversity: float | None,
+    pool: int | None,
+    exclude: Iterable[str],
+    targets: str,
+    n_jobs: int,
+    dask: Any,
+    tick: Callable[..., None],
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The streaming core of :func:`suggest` and :func:`suggest_file`: suggestions and counts."""
     from annotate.models.store import LoadedModel, load
+    from annotate.parallel import ordered_map
 
     if method not in SCORERS:
         raise InputError(f"unknown method '{method}'", hint=f"use one of: {', '.join(SCORERS)}")
@@ -166,38 +218,94 @@ def suggest(
     if field not in model.estimators:
         raise InputError(f"model {model.name} has no '{field}' model", hint=f"it has: {', '.join(model.estimators)}")
     stance = model.kind(field) == "stance"
+    keep = max(k, 0) if diversity is None else max(pool or pool_size(k), k, 0)
     skip = set(exclude)
-    tasks = [r for r in records if r["sentence_id"] not in skip]
-    if stance:
-        tasks = pairs(tasks, schema, targets=targets)
-    estimator = model.estimators[field]
-    classes = [str(c) for c in estimator.classes_]
-    cache: dict[int, np.ndarray] = {}
-
-    def proba(batch: list[dict[str, Any]]) -> np.ndarray:
-        p = estimator.predict_proba(frame(batch, stance=stance))
-        for t, row in zip(batch, p, strict=True):
-            cache[id(t)] = row
-        return p
-
-    ranked = prefer_uncertain(score_stream(tasks, proba, SCORERS[method]))
+    numbered = (
+        (n, [r for r in chunk if r["sentence_id"] not in skip] if skip else chunk) for n, chunk in enumerate(chunks)
+    )
+    how = _Scoring(method=method, stance=stance, keep=keep, schema=schema, targets=targets)
+    results = ordered_map(_score_chunks, numbered, chunksize=1, n_jobs=n_jobs, dask=dask,
+                          shared=(model.estimators[field], how))  # fmt: skip
+    # a min-heap of the best `keep`: its root is the weakest, ties ranked by input order
+    heap: list[tuple[tuple[float, int, int], dict[str, Any]]] = []
+    n_sentences = n_tasks = 0
+    for sentences, tasks, candidates in results:
+        n_sentences += sentences
+        n_tasks += tasks
+        tick(n_sentences)
+        for score, number, i, fields in candidates:
+            entry = ((score, -number, -i), fields)
+            if len(heap) < keep:
+                heapq.heappush(heap, entry)
+            elif entry[0] > heap[0][0]:
+                heapq.heapreplace(heap, entry)
+    ranked = [(key[0], fields) for key, fields in sorted(heap, key=lambda e: e[0], reverse=True)]
     chosen = diverse(ranked, k, threshold=diversity) if diversity is not None else ranked[:k]
     out = []
     for rank, (score, t) in enumerate(chosen, start=1):
-        p = cache[id(t)]
         rec: dict[str, Any] = {"rank": rank, "sentence_id": t["sentence_id"]}
         if stance:
-            rec["target"] = t["target_id"]
+            rec["target"] = t["target"]
         rec.update(
             field=field,
-            score=round(float(score), 4),
+            score=round(score, 4),
             method=method,
-            value=classes[int(p.argmax())],
-            confidence=round(float(p.max()), 4),
+            value=t["value"],
+            confidence=round(t["confidence"], 4),
             model_version=model.model_version,
             text=t["text"],
         )
         out.append(rec)
+    stats: dict[str, Any] = {"candidates": n_sentences, "scored": n_tasks, "written": len(out)}
+    if diversity is not None:
+        stats["pool"] = keep
+        # the diversity pass saw only the pool: fewer than k distinct ones there, but more beyond it
+        stats["pool_exhausted"] = len(out) < k and n_tasks > keep
+    return out, stats
+
+
+def suggest(
+    model: Any,
+    records: Iterable[dict[str, Any]] | Any,
+    schema: Schema,
+    *,
+    field: str | None = None,
+    method: str = "entropy",
+    k: int = 50,
+    diversity: float | None = None,
+    pool: int | None = None,
+    exclude: Iterable[str] = (),
+    targets: str = "concerned",
+    n_jobs: int = 1,
+    dask: Any = None,
+    chunksize: int = 2000,
+) -> list[dict[str, Any]]:
+    """Rank unlabelled sentences (x targets, for stance) by how much a label would teach ``model``.
+
+    Parameters
+    ----------
+    model : a :class:`~annotate.models.store.LoadedModel` or a model folder.
+    records : sentence records (``annotate ingest`` output): a list, any iterable, or a DataFrame.
+    field : which field's model scores (default: the first claim field of the model).
+    method : ``"entropy"``, ``"margin"`` or ``"least-confidence"``.
+    k : how many to return.
+    diversity : if given, a TF-IDF cosine threshold above which a sentence counts as a duplicate of
+        one already picked (see :func:`diverse`).
+    pool : with ``diversity``, how many of the best candidates the diversity pass walks
+        (default :func:`pool_size`).
+    exclude : sentence ids that are labelled already.
+    n_jobs, dask : score chunks on local processes or a Dask cluster (same result).
+
+    Returns ``[{"rank", "sentence_id", "target"?, "field", "score", "method", "value",
+    "confidence", "text"}]``, most informative first.
+    """
+    from annotate.parallel import chunked
+
+    if hasattr(records, "to_dict"):  # a DataFrame
+        records = records.to_dict("records")
+    out, _stats = _rank(model, chunked(records, chunksize), schema, field=field, method=method, k=k,
+                        diversity=diversity, pool=pool, exclude=exclude, targets=targets, n_jobs=n_jobs, dask=dask,
+                        tick=lambda done, documents=None: None)  # fmt: skip
     return out
 
 
@@ -208,17 +316,38 @@ def suggest_file(
     schema: Schema,
     *,
     exclude_path: str | Path | None = None,
-    **kwargs: Any,
+    field: str | None = None,
+    method: str = "entropy",
+    k: int = 50,
+    diversity: float | None = None,
+    pool: int | None = None,
+    targets: str = "concerned",
+    n_jobs: int | None = 1,
+    dask: Any = None,
+    chunksize: int = 2000,
+    progress: bool = False,
 ) -> dict[str, Any]:
-    """Read sentences (and labelled ids to leave out), rank them, write the top ``k`` as JSONL."""
+    """Stream a sentences file (leaving out the ids labelled in ``exclude_path``); write the top ``k`` as JSONL.
+
+    Memory holds the model, a few chunks of ``chunksize`` sentences and the bounded candidate
+    set, whatever the file's size; the other arguments are :func:`suggest`'s (``n_jobs=None``:
+    every core for a big file, see :func:`annotate.parallel.auto_jobs`). Written atomically.
+    Returns counts: ``candidates`` (sentences not excluded), ``scored`` (tasks scored),
+    ``written``, and with ``diversity`` the ``pool`` size and whether it was ``pool_exhausted``.
+    """
     from annotate.io import write_jsonl
     from annotate.labels import read_table
-    from annotate.models.predict import read_records
+    from annotate.models.predict import iter_record_chunks
+    from annotate.parallel import auto_jobs
+    from annotate.progress import progress as progress_line
 
+    n_jobs = auto_jobs(n_jobs, sentences)
     exclude: set[str] = set()
     if exclude_path is not None:
         exclude = {str(r["sentence_id"]) for _, r in read_table(exclude_path) if r.get("sentence_id")}
-    records = read_records(sentences)
-    picked = suggest(model_path, records, schema, exclude=exclude, **kwargs)
+    with progress_line(progress, "suggesting", "sentences") as tick:
+        picked, stats = _rank(model_path, iter_record_chunks(sentences, chunksize), schema, field=field, method=method,
+                              k=k, diversity=diversity, pool=pool, exclude=exclude, targets=targets, n_jobs=n_jobs,
+                              dask=dask, tick=tick)  # fmt: skip
     write_jsonl(output, picked)
-    return {"candidates": len(records) - len(exclude & {r["sentence_id"] for r in records}), "written": len(picked)}
+    return stats

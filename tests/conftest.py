@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import browser, screenshots  # noqa: F401
-from tests.studio_server import studio  # noqa: F401
+from tests.studio_server import pg_server, studio, studio_pg, studio_sqlite  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -44,7 +44,7 @@ def cli():
 
 # --- loud reporting of the slow layers ---------------------------------------------------
 
-_LAYERS = ("integration", "browser")
+_LAYERS = ("integration", "browser", "postgres")
 _OUTCOMES = ("collected", "passed", "failed", "skipped")
 _layer_counts: dict[str, dict[str, int]] = {m: dict.fromkeys(_OUTCOMES, 0) for m in _LAYERS}
 
@@ -64,8 +64,8 @@ def pytest_runtest_logreport(report):
 
 
 def _missing_layers() -> list[str]:
-    """Layers whose tests were skipped, or which have tests of which none ran."""
-    return [m for m, c in _layer_counts.items() if c["skipped"] or (c["collected"] and not c["passed"] + c["failed"])]
+    """Layers whose tests were skipped, were not selected, or of which none ran."""
+    return [m for m, c in _layer_counts.items() if c["skipped"] or not c["passed"] + c["failed"]]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -78,8 +78,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     missing = _missing_layers()
     if missing:
         terminalreporter.write_line(
-            f"!!! NOT EXECUTED IN FULL: {', '.join(missing)} layer(s). The real Label Studio / browser "
-            "tests did not all run." + (" CI fails for this." if os.environ.get("ANNOTATE_REQUIRE_ALL_LAYERS") else ""),
+            f"!!! NOT EXECUTED IN FULL: {', '.join(missing)} layer(s). The real Label Studio / browser / "
+            "PostgreSQL tests did not all run."
+            + (" CI fails for this." if os.environ.get("ANNOTATE_REQUIRE_ALL_LAYERS") else ""),
             red=True,
             bold=True,
         )

@@ -15,6 +15,11 @@ Usage in a test::
         pat = studio.pat(user.email, studio.passwords[user.email])   # a personal access token
         project = studio.new_project(label_config)  # a fresh project with a unique title
 
+The same tests can run on PostgreSQL too: ``studio = on_both_databases()`` in a test module
+makes its ``studio`` fixture take two values, the sqlite server and ``studio_pg``, a second
+server on a real PostgreSQL (``pg_server``, started from Debian's binaries on loopback); the
+PostgreSQL runs carry the ``postgres`` marker, a layer of their own.
+
 For quick iterations set ``ANNOTATE_TEST_LS_DATA_DIR`` to a data dir of your own: the fixture
 then reuses (or starts) the server of that dir and leaves it running after the session
 (stop it with ``annotate studio stop --data-dir DIR``).
@@ -22,6 +27,7 @@ then reuses (or starts) the server of that dir and leaves it running after the s
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -46,10 +52,11 @@ class StudioServer:
     email: str = ""
     password: str = ""
     data_dir: str = ""
+    database: str = "sqlite"  # or "postgresql"
     passwords: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # keep the token out of pytest's failure output
-        return f"StudioServer(url={self.url!r}, email={self.email!r})"
+        return f"StudioServer(url={self.url!r}, email={self.email!r}, database={self.database!r})"
 
     def client(self) -> Any:
         """A connected SDK client (``annotate.studio.client.connect``) for the admin."""
@@ -123,7 +130,7 @@ def _template(timeout: float) -> Path:
         return TEMPLATE
     build = Path(tempfile.mkdtemp(prefix="template-", dir=TEMPLATE.parent if TEMPLATE.parent.is_dir() else None))
     try:
-        server.start(build, port=server.free_port(), timeout=timeout, detach=False)
+        server.start(build, port=server.free_port(), timeout=timeout, detach=False, database="sqlite")
     except AnnotateError as err:
         log = build / "server.log"
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
@@ -140,9 +147,23 @@ def _template(timeout: float) -> Path:
     return TEMPLATE
 
 
+def _fail_start(err: Exception, data_dir: Path) -> None:
+    log = data_dir / "server.log"
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+    pytest.fail(f"could not start the Label Studio test server: {err}\n--- server.log tail ---\n{tail}")
+
+
+def _handle(info: Any, data_dir: Path, database: str = "sqlite") -> StudioServer:
+    from annotate.studio import server
+
+    cred = json.loads((data_dir / "admin.json").read_text())
+    return StudioServer(url=info.url, token=server.read_token(data_dir) or "", email=cred["email"],
+                        password=cred["password"], data_dir=str(data_dir), database=database)  # fmt: skip
+
+
 @pytest.fixture(scope="session")
-def studio() -> Any:
-    """Start one Label Studio server for the session (fails, never skips, if it cannot)."""
+def studio_sqlite() -> Any:
+    """Start one Label Studio server on sqlite for the session (fails, never skips, if it cannot)."""
     from annotate.errors import AnnotateError
     from annotate.studio import server
 
@@ -156,20 +177,82 @@ def studio() -> Any:
                 shutil.copytree(_template(timeout), data_dir, dirs_exist_ok=True,
                                 ignore=shutil.ignore_patterns(*_RUNTIME_FILES))  # fmt: skip
             port = running.port if running else server.free_port()
-            info = server.start(data_dir, port=port, timeout=timeout, detach=bool(keep))
+            # explicit: an ANNOTATE_STUDIO_DATABASE of the developer's must not redirect the test server
+            info = server.start(
+                data_dir, port=port, timeout=timeout, detach=bool(keep), database=None if keep else "sqlite"
+            )
         except AnnotateError as err:
-            log = data_dir / "server.log"
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            pytest.fail(f"could not start the Label Studio test server: {err}\n--- server.log tail ---\n{tail}")
-        cred = json.loads((data_dir / "admin.json").read_text())
-        yield StudioServer(
-            url=info.url,
-            token=server.read_token(data_dir) or "",
-            email=cred["email"],
-            password=cred["password"],
-            data_dir=str(data_dir),
-        )
+            _fail_start(err, data_dir)
+        yield _handle(info, data_dir)
     finally:
         if not keep:
             server.stop(data_dir)
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def studio(studio_sqlite: StudioServer) -> StudioServer:
+    """The session's Label Studio on sqlite (what most integration tests use)."""
+    return studio_sqlite
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Any:
+    """A real PostgreSQL server for the session (Debian's binaries, 127.0.0.1, a free port, a temp dir).
+
+    :func:`annotate.studio.pgserver.local_postgres` makes a role with a password and a database;
+    everything is deleted at the end. Fails (never skips) when PostgreSQL is missing.
+    """
+    from annotate.errors import AnnotateError
+    from annotate.studio.pgserver import local_postgres
+
+    with contextlib.ExitStack() as stack:
+        try:
+            pg = stack.enter_context(local_postgres(durable=False))  # throw-away data: no fsync
+        except AnnotateError as err:
+            pytest.fail(f"could not start the PostgreSQL test server: {err}")
+        yield pg
+
+
+@pytest.fixture(scope="session")
+def studio_pg(pg_server: Any) -> Any:
+    """One Label Studio server on the session's PostgreSQL, started through the product code.
+
+    Its first start migrates an empty database (about a minute on a busy 2-core box).
+    """
+    from annotate.errors import AnnotateError
+    from annotate.studio import server
+
+    data_dir = Path(tempfile.mkdtemp(prefix="annotate-ls-pg-"))
+    try:
+        try:
+            timeout = float(os.environ.get("ANNOTATE_TEST_LS_TIMEOUT", "900"))
+            info = server.start(data_dir, port=server.free_port(), timeout=timeout, detach=False,
+                                database=pg_server.url)  # fmt: skip
+        except AnnotateError as err:
+            _fail_start(err, data_dir)
+        yield _handle(info, data_dir, database="postgresql")
+    finally:
+        server.stop(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+#: the databases a round-trip test runs on; the PostgreSQL runs carry the ``postgres`` marker
+DATABASES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+def on_both_databases(scope: str = "module") -> Any:
+    """A ``studio`` fixture for a test module whose tests then run on sqlite and on PostgreSQL.
+
+    ``studio = on_both_databases()`` in the module: every test (and module fixture) that takes
+    ``studio`` runs twice, ``[sqlite]`` and ``[postgresql]``, against the two session servers.
+    """
+
+    @pytest.fixture(name="studio", scope=scope, params=DATABASES)
+    def _studio(request: pytest.FixtureRequest) -> StudioServer:
+        return request.getfixturevalue("studio_pg" if request.param == "postgresql" else "studio_sqlite")
+
+    return _studio

@@ -60,6 +60,22 @@ def test_bootstrap_trains_once_and_reuses(tmp_path):
     assert (tmp_path / "boot" / "claim_type.skops").stat().st_mtime_ns == stamp
 
 
+def test_bootstrap_retrains_a_model_of_an_older_recipe(tmp_path):
+    import json
+
+    from annotate.bootstrap import BOOTSTRAP_RECIPE
+
+    table = tmp_path / "t.csv"
+    build_table(clef_dir(tmp_path), table)
+    card = bootstrap(tmp_path / "boot", table=table)
+    assert card["training_data"]["recipe"] == BOOTSTRAP_RECIPE
+    old = {**card, "training_data": {k: v for k, v in card["training_data"].items() if k != "recipe"}}
+    (tmp_path / "boot" / "card.json").write_text(json.dumps(old))  # as written before recipes existed
+    again = bootstrap(tmp_path / "boot", table=table)
+    assert again["training_data"]["recipe"] == BOOTSTRAP_RECIPE
+    assert json.loads((tmp_path / "boot" / "card.json").read_text())["training_data"]["recipe"] == BOOTSTRAP_RECIPE
+
+
 def test_shipped_table_is_the_clef_training_data():
     table = ROOT / "corpora" / "bootstrap" / "clef2019_checkworthy.csv"
     lines = table.read_text("utf-8").count("\n")

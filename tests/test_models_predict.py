@@ -9,7 +9,8 @@ import pytest
 from label_studio_sdk.label_interface import LabelInterface
 from models_data import ENERGY, VENEZUELA, demo_model, sentences, write_jsonl
 
-from annotate.models.predict import predict, result_item, to_predictions
+from annotate.io import dumps
+from annotate.models.predict import predict, predict_file, predict_lines, result_item, to_predictions
 from annotate.models.store import load
 from annotate.schema import Schema
 
@@ -137,3 +138,24 @@ def test_cli_predict_bad_sentences_file(cli, model, tmp_path):
     code, _, err = cli("predict", model.path, bad, "-o", tmp_path / "p.jsonl")
     assert code == 2
     assert err.strip() == f"error: {bad}:2: record needs 'sentence_id' and 'text'. use `annotate ingest` output."
+
+
+def test_predict_lines_are_the_json_of_predict_records(model, schema):
+    """predict_file writes templated lines: byte for byte the records of predict(), escapes included."""
+    recs = sentences(TEXTS * 3)
+    recs[0]["sentence_id"] = 'odd "id" \u00e9\u2028\x01'
+    recs[5]["target"] = "a target the schema lacks"
+    for targets in ("concerned", "all"):
+        want = [dumps(p) for p in predict(model, recs, schema, targets=targets)]
+        lines, counts = predict_lines(model, recs, schema, targets=targets)
+        assert lines == want
+        assert sum(counts.values()) == len(want) and counts["claim_type"] == len(recs)
+
+
+def test_predict_file_progress_and_automatic_jobs_change_nothing_in_the_output(model, schema, tmp_path):
+    sents = write_jsonl(tmp_path / "s.jsonl", sentences(TEXTS, doc_id="a") + sentences(TEXTS[::-1], doc_id="b"))
+    plain = predict_file(model.path, sents, tmp_path / "plain.jsonl", schema, chunksize=3)
+    auto = predict_file(model.path, sents, tmp_path / "auto.jsonl", schema, n_jobs=None, progress=True, chunksize=3)
+    assert auto["n_jobs"] == 1  # a small file stays in this process: starting workers would cost more
+    assert (tmp_path / "auto.jsonl").read_bytes() == (tmp_path / "plain.jsonl").read_bytes()
+    assert plain["predictions"] == auto["predictions"] == len((tmp_path / "plain.jsonl").read_text().splitlines())

@@ -34,12 +34,30 @@ def test_chunked_and_ordered_map_keep_order():
     assert list(ordered_map(_square, range(50), chunksize=4, n_jobs=2)) == [x * x for x in range(50)]
 
 
+def _pids(chunk: list[int]) -> list[int]:
+    import os
+
+    return [os.getpid() for _ in chunk]
+
+
+def test_a_single_chunk_stays_in_this_process_and_more_use_the_pool():
+    import os
+
+    assert set(ordered_map(_pids, range(5), chunksize=8, n_jobs=2)) == {os.getpid()}
+    assert os.getpid() not in set(ordered_map(_pids, range(40), chunksize=8, n_jobs=2))
+
+
 def test_ingest_on_two_processes_is_byte_identical(corpus, tmp_path):
     single, multi = tmp_path / "single.jsonl", tmp_path / "multi.jsonl"
     a = ingest([corpus], single)
     b = ingest([corpus], multi, n_jobs=2, chunksize=3)
     assert (a.documents, a.sentences) == (b.documents, b.sentences) == (60, a.sentences)
     assert single.read_bytes() == multi.read_bytes()
+    # the default chunk size and all cores, as the command line runs it
+    everything = tmp_path / "all.jsonl"
+    c = ingest([corpus], everything, n_jobs=-1, chunksize=7)
+    assert (c.documents, c.sentences) == (a.documents, a.sentences)
+    assert single.read_bytes() == everything.read_bytes()
 
 
 @pytest.mark.slow

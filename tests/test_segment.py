@@ -149,3 +149,177 @@ def test_ingest_is_byte_identical(tmp_path, cli, sample_path):
     }
     assert records[0]["title"].startswith("Sheinbaum’s Dec. 17 mañanera")
     assert records[0]["date"] == "2025-12-17"
+
+
+# --- the fast paths give what the plain calls gave -------------------------------------
+# ingest calls syntok's tokenizer and segmenter per line with a shortcut for plain words, and
+# computes the hints without per-character loops. These tests hold those to the plain ways of
+# doing the same (syntok's own analyze() per line, a mask per character, one vote per language)
+# on a sample of real news text, the FNC-1 bodies, plus a few made-up hard cases.
+
+HARD_LINES = [
+    "“It’s not,” she said. ‘Maybe’ he’s right... or not?! (See p. 4.) Mr. O’Neil’s iPhone—yes—won’t.",
+    'He said "no." Then: "Yes" -- and «oui». ‘quoted ’ twice’ and  trailing spaces   ',
+    "E-mail jane.doe@example.com. Visit https://example.com/a. OK… U.S. Dec. 11 $4.75 a.m. Mr. Smith",
+    "...leading ellipsis ..., x-ray_co a;b 3-4 ‘’“”«» \" ( ) [ ] { } ¿Qué? ¡Sí! 😀 end",
+    "no-space.Next sentence,and more;semi. i.e. e.g. etc. Inc. vs. St. No. 5 (a) b) c)",
+]
+
+
+@pytest.fixture(scope="module")
+def fnc1_lines():
+    import csv
+    import sys
+
+    from tests.conftest import SHARED
+
+    csv.field_size_limit(sys.maxsize)
+    with (SHARED / "data" / "fnc1" / "train_bodies.csv").open(encoding="utf-8") as fh:
+        bodies = [row["articleBody"] for row in csv.DictReader(fh)]
+    assert len(bodies) > 1000
+    sample = bodies[::8]  # an eighth of the bodies (about 210) keeps the tests to seconds
+    lines = [line for body in sample for line in body.replace("\r\n", "\n").split("\n") if line.strip()]
+    return sample, lines + HARD_LINES
+
+
+def _reference_spans(text):
+    """split_spans as first written: syntok's analyze() on each line, then the two repairs."""
+    import re
+
+    from syntok import segmenter
+
+    address = re.compile(r"(?:\S+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}|https?://\S+?)\.(?=\s+[A-Z“\"])")
+    no_words = re.compile(r"^[^\w]{1,4}$")
+    paragraph = pos = 0
+    for line in text.split("\n"):
+        line_start = pos
+        pos += len(line) + 1
+        if not line.strip():
+            continue
+        spans = []
+        for para in segmenter.analyze(line):
+            for tokens in para:
+                tokens = [t for t in tokens if t.value]
+                if tokens:
+                    spans.append((tokens[0].offset, tokens[-1].offset + len(tokens[-1].value)))
+        if not spans:
+            stripped = line.strip()
+            spans = [(line.index(stripped), line.index(stripped) + len(stripped))]
+        out = []
+        for start, end in spans:
+            if out and no_words.match(line[start:end]):
+                out[-1] = (out[-1][0], end)
+                continue
+            cut = start
+            for m in address.finditer(line, start, end):
+                stop = m.end()
+                nxt = stop + len(line[stop:end]) - len(line[stop:end].lstrip())
+                if nxt < end:
+                    out.append((cut, stop))
+                    cut = nxt
+            out.append((cut, end))
+        for start, end in out:
+            yield paragraph, line_start + start, line_start + end
+        paragraph += 1
+
+
+def test_tokens_are_syntoks_own(fnc1_lines):
+    from syntok.tokenizer import Tokenizer
+
+    from annotate.segment import _syntok
+
+    tokenize, _ = _syntok()
+    plain = Tokenizer(replace_not_contraction=False)
+    _, lines = fnc1_lines
+    for line in lines:
+        got = [(t.spacing, t.value, t.offset) for t in tokenize(line)]
+        assert got == [(t.spacing, t.value, t.offset) for t in plain.tokenize(line)], line
+
+
+def test_spans_are_those_of_syntok_analyze_per_line(fnc1_lines):
+    from annotate.segment import split_spans
+
+    bodies, _ = fnc1_lines
+    texts = [*bodies, "\n".join(HARD_LINES), "  \n\n— ... —\nA line.  \n"]
+    n = 0
+    for text in texts:
+        got = list(split_spans(text))
+        assert got == list(_reference_spans(text)), text[:80]
+        n += len(got)
+    assert n > 3000
+
+
+def _reference_mask(paragraph):
+    import re
+
+    cleaned = re.sub(r"(?<=\w)’(?=\w)|(?<=s)’(?=\s)", "'", paragraph)
+    mask = [False] * len(cleaned)
+    depth, straight_open = 0, False
+    for i, ch in enumerate(cleaned):
+        if ch in "“«" or (ch == "‘" and (i == 0 or not cleaned[i - 1].isalnum())):
+            depth += 1
+        elif ch in "”»" or (ch == "’" and depth > 0):
+            depth = max(0, depth - 1)
+        elif ch == '"':
+            straight_open = not straight_open
+            continue
+        mask[i] = depth > 0 or straight_open
+    return mask
+
+
+def test_quote_runs_match_a_mask_per_character(fnc1_lines):
+    from annotate.segment import _in_quote, _line_spans, _quoted_runs
+
+    _, lines = fnc1_lines
+    extra = ["“a", "a”", '"', '""', "“”", "‘x’ y ’", "x “y” z", "« a » b « c", "“one” ”two“ \"three"]
+    quoted = 0
+    for line in [*lines, *extra]:
+        mask = _reference_mask(line)
+        runs = _quoted_runs(line)
+        assert [any(a <= i < b for a, b in runs) for i in range(len(line))] == mask, line
+        for _p, _ls, _line, spans in _line_spans(line):
+            for start, end in spans:
+                inside = [mask[i] for i in range(start, end) if not line[i].isspace()]
+                expected = bool(inside) and sum(inside) / len(inside) >= 0.5
+                assert _in_quote(line, start, end, runs) == expected, line[start:end]
+                quoted += expected
+    assert quoted > 50
+
+
+def test_language_vote_and_speaker_cue_change_nothing(fnc1_lines):
+    import re
+
+    from annotate.segment import _SPEAKER_PATTERNS, _STOPWORDS, _WORD_RE, _language, _speaker, split_spans
+
+    def reference_language(sentence, default):
+        words = [w.lower() for w in _WORD_RE.findall(sentence)]
+        if len(words) < 4:
+            return default
+        votes = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
+        best, n = max(votes.items(), key=lambda kv: kv[1])
+        others = max([v for k, v in votes.items() if k != best] or [0])
+        return best if n >= 2 and n >= 1.5 * others and n / len(words) >= 0.15 else default
+
+    def reference_speaker(sentence):
+        for pattern in _SPEAKER_PATTERNS:
+            m = pattern.search(sentence)
+            if m:
+                who = re.sub(r"^[Tt]he\s+(?=[A-Z])", "", m.group("who").strip(" ,.’'"))
+                if who.lower() in {"it", "this", "that", "there", "what", "but", "and", "so", "asked"}:
+                    continue
+                return who
+        return None
+
+    _, lines = fnc1_lines
+    spanish = "El presidente dijo que no hay pruebas de los hechos en la ciudad."
+    sentences = [line[s:e] for line in lines for _p, s, e in split_spans(line)] + [spanish, "ΟΔΟΣ ΣΟΦΙΑΣ the of"]
+    languages = {_language(s, "en") for s in sentences}
+    assert {"en", "es"} <= languages
+    speakers = 0
+    for s in sentences:
+        assert _language(s, "en") == reference_language(s, "en"), s
+        assert _language(s, None) == reference_language(s, None), s
+        who = _speaker(s)
+        assert who == reference_speaker(s), s
+        speakers += who is not None
+    assert speakers > 100

@@ -18,9 +18,12 @@ from annotate.annotations import load_annotations, summary
 from annotate.schema import Schema, default_schema_path
 from annotate.studio.pull import pull
 from annotate.studio.push import push
+from tests.studio_server import on_both_databases
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
+
+studio = on_both_databases()  # the round trip runs on sqlite and on PostgreSQL
 
 
 def choice(field: str, *values: str) -> dict:

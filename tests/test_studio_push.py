@@ -11,9 +11,12 @@ from annotate.errors import SchemaError, StudioError
 from annotate.schema import Schema, default_schema_path
 from annotate.segment import ingest
 from annotate.studio.push import existing_task_keys, make_tasks, push, read_sentences
+from tests.studio_server import on_both_databases
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ROOT / "schemas" / "claims_stance.targets.toml"
+
+studio = on_both_databases()  # every server test runs on sqlite and on PostgreSQL
 
 
 @pytest.fixture(scope="module")

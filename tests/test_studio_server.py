@@ -11,6 +11,9 @@ import pytest
 from annotate.errors import StudioError
 from annotate.studio import server
 from annotate.studio.client import connect
+from tests.studio_server import on_both_databases
+
+studio = on_both_databases()  # every server test runs on sqlite and on PostgreSQL
 
 
 def test_mask_never_shows_a_token():

@@ -136,3 +136,104 @@ def test_loader_errors(tmp_path):
         (tmp_path / name / "20260101T000000.000000Z.annotations.jsonl").write_text("")
     with pytest.raises(InputError, match="snapshots of several projects here. give one project's folder: a, b"):
         load_annotations(tmp_path)
+
+
+# --- streaming: chunked download, ijson task by task, all-or-nothing --------------------------------------------
+
+
+def chunks_of(data: bytes, size: int):
+    return (data[i : i + size] for i in range(0, len(data), size))
+
+
+def repeated_export(export: list[dict], copies: int) -> bytes:
+    """The recorded tasks ``copies`` times over, with new task, annotation and draft ids (as a bigger project)."""
+    tasks = []
+    for n in range(copies):
+        for t in copy.deepcopy(export):
+            t["id"] = t["id"] * 100_000 + n
+            for a in t.get("annotations") or []:
+                a["id"] = a["id"] * 100_000 + n
+            for d in t.get("drafts") or []:
+                d["id"] = d["id"] * 100_000 + n
+            tasks.append(t)
+    return json.dumps(tasks, indent=2).encode()
+
+
+def test_streamed_table_equals_flattening_the_parsed_export(export, schema, tmp_path):
+    odd = copy.deepcopy(export)
+    # floats json.loads and a naive Decimal reading would disagree on, and a big int
+    lead_times = [0.1, 12.345678901234567, 1e-07, 2.5e300, 7, 3.0]
+    anns = [a for t in odd for a in t["annotations"]]
+    for a, lt in zip(anns, lead_times, strict=False):
+        a["lead_time"] = lt
+    anns[-1]["lead_time"] = 2**63 + 1
+    raw = json.dumps(odd).encode()
+    got = write_snapshot(chunks_of(raw, 7), schema, tmp_path, "p")
+    expected = [
+        json.loads(json.dumps(r)) for r in flatten(json.loads(raw), schema, snapshot=got.export_path.name, project="p")
+    ]
+    table = [json.loads(line) for line in got.table_path.read_text("utf-8").splitlines()]
+    assert table == expected and len(table) == 15
+    assert [r["lead_time"] for r in table if r["annotation_id"] == anns[1]["id"]][0] == 12.345678901234567
+    assert any(r["lead_time"] == 2**63 + 1 for r in table)
+    assert got.export_path.read_bytes() == raw
+
+
+def test_streamed_summary_counts_a_bigger_export(export, schema, tmp_path):
+    got = write_snapshot(chunks_of(repeated_export(export, 100), 4096), schema, tmp_path, "p")
+    s = json.loads(got.summary_path.read_text())
+    assert s == got.summary
+    assert {k: v for k, v in s.items() if k not in ("snapshot", "annotators")} == {
+        "project": "p", "tasks": 300, "annotated_tasks": 300, "skipped_only_tasks": 0, "unannotated_tasks": 0,
+        "annotations": 600, "skipped": 100, "ground_truth": 100, "drafts": 100,
+        "fields": {"claim_type": 500, "note": 100, "spans": 300, "stance": 300, "verdict": 100},
+        "issues": {"hidden by condition": 100, "unknown choice": 100, "unknown field": 100},
+        "rows": 1500, "server_counted_annotations": 600,
+    }  # fmt: skip
+    assert sorted(s["annotators"].values(), reverse=True) == [300, 200, 100]
+    assert len(got.table_path.read_text().splitlines()) == 1500
+
+
+@pytest.mark.parametrize(
+    "broken, message",
+    [
+        (DATA.read_bytes()[:-40], "not JSON"),  # a download cut short
+        (b'{"detail": "not found"}', "not a JSON list of tasks"),
+        (b"", "empty"),
+        (b"[1, 2]", "with a int where a task should be"),
+    ],
+)
+def test_a_bad_export_leaves_no_snapshot_files(schema, tmp_path, broken, message):
+    from annotate.errors import StudioError
+
+    with pytest.raises(StudioError, match=message):
+        write_snapshot(chunks_of(broken, 100) if broken else iter([]), schema, tmp_path, "p")
+    assert list((tmp_path / "p").iterdir()) == []
+
+
+def test_a_failed_download_leaves_no_snapshot_files_and_tidies_the_server(schema, tmp_path):
+    """pull() with a stand-in SDK whose download breaks half-way (the real path is in test_studio_pull.py)."""
+    from types import SimpleNamespace
+
+    import httpx
+
+    from annotate.errors import StudioError
+    from annotate.studio.client import Studio
+    from annotate.studio.pull import pull
+
+    deleted = []
+
+    def download(id, export_pk, request_options):
+        yield DATA.read_bytes()[:100]
+        raise httpx.ReadError("connection reset")
+
+    exports = SimpleNamespace(
+        create=lambda **kw: SimpleNamespace(id=5, status="completed"),
+        download=download,
+        delete=lambda id, export_pk: deleted.append((id, export_pk)),
+    )
+    project = SimpleNamespace(id=3, title="p", label_config="", description="")
+    client = SimpleNamespace(projects=SimpleNamespace(list=lambda page_size: [project], exports=exports))
+    with pytest.raises(StudioError, match="cannot reach Label Studio at http://ls.test"):
+        pull(Studio(client, "http://ls.test", "secret-token-123"), "p", tmp_path, schema=schema)
+    assert list((tmp_path / "p").iterdir()) == [] and deleted == [(3, 5)]

@@ -133,3 +133,135 @@ def test_cli_suggest_unknown_method(cli, model_dir, tmp_path):
     code, _, err = cli("suggest", model_dir, sents, "--method", "vibes", "-o", tmp_path / "sg.jsonl")
     assert code == 2
     assert err.strip() == "error: unknown method 'vibes'. use one of: least-confidence, margin, entropy."
+
+
+# --- streaming: bounded candidates, ties by input order, the same output however it is spread -------------------
+
+BASE = [
+    "Exports rose 15% in 2021, the ministry said.",
+    "Good morning to everyone here today.",
+    "Perhaps the weather matters.",
+    "The committee met on Tuesday.",
+    "I think the reform is a mistake, but it has numbers.",
+    "Mexico rejects intervention in Venezuela, the minister said.",
+    "Solar energy projects were approved for 2030.",
+    "Is this the plan they promised?",
+]
+
+
+def corpus_records(n: int = 240) -> list[dict]:
+    """``n`` sentences in documents of six; every text recurs, so scores tie across chunks."""
+    recs = []
+    for i in range(n):
+        text = BASE[i % len(BASE)]
+        recs.append({"sentence_id": f"s{i:04d}", "doc_id": f"d{i // 6:03d}", "index": i % 6, "text": text,
+                     "context": {"previous": "", "next": ""}, "speaker": None, "in_quote": False})  # fmt: skip
+    return recs
+
+
+def full_sort(model_dir, schema, path, method="entropy"):
+    """The reference: score everything at once, then a stable sort (what suggest did before it streamed)."""
+    from annotate.models.pipelines import frame
+    from annotate.models.predict import read_records
+    from annotate.models.store import load
+    from annotate.suggest import SCORERS
+
+    est = load(model_dir, schema).estimators["claim_type"]
+    scored = score_stream(read_records(path), lambda b: est.predict_proba(frame(b)), SCORERS[method])
+    return prefer_uncertain(scored)
+
+
+def test_streamed_top_k_equals_a_full_sort_and_breaks_ties_by_input_order(model_dir, schema_path, tmp_path):
+    from annotate.suggest import suggest_file
+
+    schema = Schema.from_file(schema_path)
+    path = write_jsonl(tmp_path / "s.jsonl", corpus_records())
+    ranked = full_sort(model_dir, schema, path)
+    # cut inside a run of equal scores, so which of the tied sentences make it is decided by the tie rule
+    cut = next(i for i in range(1, len(ranked) - 1) if ranked[i][0] == ranked[i + 1][0])
+    k = cut + 1
+    summary = suggest_file(model_dir, path, tmp_path / "out.jsonl", schema, k=k, chunksize=12)
+    got = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["sentence_id"] for r in got] == [t["sentence_id"] for _, t in ranked[:k]]
+    assert [r["score"] for r in got] == [round(s, 4) for s, _ in ranked[:k]]
+    assert summary == {"candidates": 240, "scored": 240, "written": k}
+
+
+def test_diversity_pool_is_bounded_and_says_when_it_runs_out(model_dir, schema_path, tmp_path):
+    from annotate.suggest import pool_size, suggest_file
+
+    schema = Schema.from_file(schema_path)
+    path = write_jsonl(tmp_path / "s.jsonl", corpus_records())
+    out = tmp_path / "out.jsonl"
+    # 30 copies of each text: a pool of 20 holds one text (or two) only, so 4 distinct ones cannot be found
+    small = suggest_file(model_dir, path, out, schema, k=4, diversity=0.9, pool=20, chunksize=12)
+    assert small["pool"] == 20 and small["pool_exhausted"] is True and small["written"] < 4
+    assert len(out.read_text().splitlines()) == small["written"]
+    full = suggest_file(model_dir, path, out, schema, k=4, diversity=0.9, chunksize=12)
+    assert full["pool"] == pool_size(4) == 1000 and full["pool_exhausted"] is False and full["written"] == 4
+    texts = [json.loads(line)["text"] for line in out.read_text().splitlines()]
+    assert len(set(texts)) == 4
+    assert pool_size(100) == 2000
+
+
+def test_suggest_takes_a_dataframe(model_dir, schema_path):
+    import pandas as pd
+
+    schema = Schema.from_file(schema_path)
+    recs = corpus_records(48)
+    assert suggest(model_dir, pd.DataFrame(recs), schema, k=6) == suggest(model_dir, recs, schema, k=6, chunksize=5)
+
+
+@pytest.mark.slow
+def test_suggest_on_two_processes_and_a_dask_local_cluster_is_byte_identical(model_dir, schema_path, tmp_path):
+    import distributed  # the dask extra is part of the test install: missing it is a failure
+
+    from annotate.suggest import suggest_file
+
+    schema = Schema.from_file(schema_path)
+    path = write_jsonl(tmp_path / "s.jsonl", corpus_records())
+    runs = {
+        "claim": {"k": 9},
+        "diverse": {"k": 5, "diversity": 0.8, "pool": 200},
+        "stance": {"k": 7, "field": "stance"},
+    }
+
+    def run(mode: str, **spread) -> dict[str, bytes]:
+        out = {}
+        for name, kw in runs.items():
+            dest = tmp_path / f"{mode}-{name}.jsonl"
+            suggest_file(model_dir, path, dest, schema, chunksize=12, **kw, **spread)
+            out[name] = dest.read_bytes()
+        return out
+
+    single = run("single")
+    jobs = run("jobs", n_jobs=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+        dasked = run("dask", dask=lc.scheduler_address)
+    assert single == jobs == dasked
+    assert all(len(v.splitlines()) == runs[k]["k"] for k, v in single.items())
+    assert {json.loads(line)["target"] for line in single["stance"].splitlines()} <= {
+        "foreign-intervention-venezuela", "new-renewable-energy-projects"
+    }
+
+
+def test_cli_suggest_jobs_and_unreachable_dask(cli, model_dir, tmp_path):
+    sents = write_jsonl(tmp_path / "s.jsonl", corpus_records(60))
+    code, out, err = cli("suggest", model_dir, sents, "-k", "5", "-o", tmp_path / "one.jsonl")
+    assert code == 0, err
+    code, out, err = cli("suggest", model_dir, sents, "-k", "5", "-j", "2", "-o", tmp_path / "two.jsonl")
+    assert code == 0, err
+    assert out.strip() == f"wrote 5 suggestions (of 60 candidates, by entropy) to {tmp_path / 'two.jsonl'}"
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
+    code, out, err = cli("suggest", model_dir, sents, "--dask", "tcp://127.0.0.1:9", "-o", tmp_path / "d.jsonl")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
+    assert not (tmp_path / "d.jsonl").exists()
+
+
+def test_cli_suggest_says_when_the_pool_ran_out(cli, model_dir, tmp_path):
+    sents = write_jsonl(tmp_path / "s.jsonl", corpus_records())
+    code, out, err = cli("suggest", model_dir, sents, "-k", "4", "--diversity", "0.9", "--pool", "20",
+                         "-o", tmp_path / "sg.jsonl")  # fmt: skip
+    assert code == 0, err
+    assert out.splitlines()[-1].startswith("note: only ") and "raise --pool for more" in out

@@ -30,7 +30,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.svm import LinearSVC
 
-from annotate.models.features import ClaimFeatures, PairFeatures, TargetWordTfidf
+from annotate.models.features import ClaimFeatures, PairFeatures, TargetWordTfidf, WordTfidf
 
 __all__ = ["make_claim_model", "make_stance_model", "CLAIM_HINTS", "frame"]
 
@@ -75,7 +75,7 @@ def make_claim_model(
     blocks: list[tuple[str, Any, Any]] = [
         (
             "words",
-            TfidfVectorizer(ngram_range=word_ngrams, min_df=min_df, max_features=max_features, sublinear_tf=True),
+            WordTfidf(ngram_range=word_ngrams, min_df=min_df, max_features=max_features, sublinear_tf=True),
             "text",
         )
     ]
@@ -130,10 +130,10 @@ def make_stance_model(
     blocks: list[tuple[str, Any, Any]] = [
         (
             "text_words",
-            TfidfVectorizer(ngram_range=word_ngrams, min_df=min_df, max_features=max_features, sublinear_tf=True),
+            WordTfidf(ngram_range=word_ngrams, min_df=min_df, max_features=max_features, sublinear_tf=True),
             "text",
         ),
-        ("target_words", TfidfVectorizer(min_df=1, sublinear_tf=True), "target"),
+        ("target_words", WordTfidf(min_df=1, sublinear_tf=True), "target"),
     ]
     if char_ngrams:
         blocks.append(
@@ -166,8 +166,12 @@ def frame(rows: pd.DataFrame | list[dict[str, Any]], *, stance: bool = False) ->
 
     Missing hint columns get their "unknown" value from :data:`CLAIM_HINTS`; missing text is "".
     A model ignores columns it was not built to read, so one frame serves both models.
+    Records (a list of dicts) are read column by column: building a DataFrame of every key of
+    every record first cost more than the model itself at prediction time.
     """
-    df = pd.DataFrame(rows).reset_index(drop=True)
+    if not isinstance(rows, pd.DataFrame):
+        return _frame_from_records(rows, stance=stance)
+    df = rows.reset_index(drop=True)
     out = pd.DataFrame({"text": df["text"].fillna("").astype(str) if "text" in df else [""] * len(df)})
     if stance or "target" in df:
         out["target"] = df["target"].fillna("").astype(str) if "target" in df else ""
@@ -178,3 +182,19 @@ def frame(rows: pd.DataFrame | list[dict[str, Any]], *, stance: bool = False) ->
         else:
             out[col] = default
     return out
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)  # None or NaN
+
+
+def _frame_from_records(rows: list[dict[str, Any]], *, stance: bool) -> pd.DataFrame:
+    """:func:`frame` of records, with the same columns and values as via ``pd.DataFrame(rows)``."""
+    rows = list(rows)
+    columns: dict[str, Any] = {"text": [("" if _missing(v := r.get("text")) else str(v)) for r in rows]}
+    if stance or any("target" in r for r in rows):
+        columns["target"] = [("" if _missing(v := r.get("target")) else str(v)) for r in rows]
+    for col, default in CLAIM_HINTS.items():
+        cast = type(default)
+        columns[col] = [(default if _missing(v := r.get(col)) else cast(v)) for r in rows]
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))

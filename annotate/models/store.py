@@ -34,6 +34,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "annotate.models.features.ClaimFeatures",
     "annotate.models.features.PairFeatures",
     "annotate.models.features.TargetWordTfidf",
+    "annotate.models.features.WordTfidf",
     "builtins.getattr",
     "numpy.dtype",
     "numpy.float64",

@@ -165,7 +165,7 @@ def train(
             "hash": labels.attrs.get("data_hash", ""),
             "rows": len(labels),
             "skipped": labels.attrs.get("skipped", 0),
-            **({"sampling": labels.attrs["sampling"]} if "sampling" in labels.attrs else {}),
+            **{key: labels.attrs[key] for key in ("sampling", "recipe") if key in labels.attrs},
         },
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         libraries=library_versions(),

@@ -12,26 +12,46 @@ The flat table has one row per task x annotation x schema-field result (one row 
 region; one row with ``field=None`` for a cancelled or empty annotation). Results the schema
 does not explain are kept with an ``issue``: "unknown field", "unknown choice",
 "hidden by condition", "offsets do not match text", "no target".
+
+Everything streams, so a pull of a million tasks needs no more memory than a pull of ten: the
+download goes chunk by chunk into the (temporary) export file, which is then read back task by
+task with ijson (``use_float=True``, so numbers come out as ``json.loads`` gives them), each task
+flattened straight into the table file, and the summary counted as the tasks go by. The three
+files are renamed into place only when all three are complete; any failure leaves none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from annotate.errors import InputError, StudioError
 from annotate.io import atomic_write, dumps, utc_stamp
+from annotate.progress import progress as progress_line
 from annotate.schema import Schema
 from annotate.studio.client import Studio, api_call, find_project
 from annotate.studio.push import parse_description
 
-__all__ = ["COLUMNS", "PullResult", "pull", "flatten", "summarize", "schema_of_project", "write_snapshot"]
+__all__ = [
+    "COLUMNS",
+    "PullResult",
+    "SummaryCounter",
+    "pull",
+    "flatten",
+    "task_rows",
+    "summarize",
+    "schema_of_project",
+    "write_snapshot",
+    "create_export",
+    "download_export",
+]
 
 COLUMNS = [
     "snapshot", "project", "task_id", "sentence_id", "doc_id", "target", "item", "annotation_id", "annotator",
@@ -183,85 +203,191 @@ def flatten(tasks: Iterable[dict[str, Any]], schema: Schema, *, snapshot: str, p
     """Rows of the flat table (``COLUMNS``) from exported task dicts."""
     users: dict[int, str] = {}
     for task in tasks:
-        data = task.get("data") or {}
-        sid = data.get("sentence_id")
-        target = data.get("target_id") or None
-        text = data.get("text") or ""
-        preds = {p["id"]: p for p in task.get("predictions") or [] if isinstance(p, dict) and "id" in p}
-        entries = [(a, False) for a in task.get("annotations") or []]
-        entries += [(d, True) for d in task.get("drafts") or [] if isinstance(d, dict)]
-        for ann, is_draft in entries:
-            uid, name = _draft_user(ann) if is_draft else _user(ann.get("completed_by"), users)
-            pred = ann.get("prediction") or {}
-            mv = pred.get("model_version") if isinstance(pred, dict) else None
-            if mv is None and ann.get("parent_prediction") in preds:
-                mv = preds[ann["parent_prediction"]].get("model_version")
-            base = {
-                "snapshot": snapshot, "project": project, "task_id": task.get("id"), "sentence_id": sid,
-                "doc_id": data.get("doc_id"), "target": target, "item": sid, "annotation_id": ann.get("id"),
-                "annotator": name, "annotator_id": uid, "lead_time": ann.get("lead_time"),
-                "created_at": ann.get("created_at"), "updated_at": ann.get("updated_at"),
-                "was_cancelled": bool(ann.get("was_cancelled")), "ground_truth": bool(ann.get("ground_truth")),
-                "is_draft": is_draft, "model_version": mv,
-            }  # fmt: skip
-            result = ann.get("result") or []
-            if base["was_cancelled"] or not result:
-                # a skip keeps whatever the draft held (e.g. pre-filled predictions): not answers
-                yield _ordered({**base, "field": None, "type": None, "value": None, "start": None, "end": None,
-                                "span_text": None, "region_id": None, "issue": None})  # fmt: skip
-                continue
-            answers = _answers(result, schema)
-            for r in result:
-                for row in _rows_for_result(r, schema, text, answers):
-                    if row["field"] is not None and row["field"] == schema.target_field:
-                        if target:
-                            row["item"] = f"{sid}@{target}"
-                        else:
-                            row["issue"] = row["issue"] or "no target"
-                    yield _ordered({**base, **row, "item": row.get("item", sid)})
+        yield from task_rows(task, schema, users, snapshot=snapshot, project=project)
+
+
+def task_rows(
+    task: dict[str, Any], schema: Schema, users: dict[int, str], *, snapshot: str, project: str
+) -> Iterator[dict]:
+    """The rows of one exported task; ``users`` (id -> email, filled as annotators are seen) is shared
+    across the tasks of one export, so a later bare user id still gets its email."""
+    data = task.get("data") or {}
+    sid = data.get("sentence_id")
+    target = data.get("target_id") or None
+    text = data.get("text") or ""
+    preds = {p["id"]: p for p in task.get("predictions") or [] if isinstance(p, dict) and "id" in p}
+    entries = [(a, False) for a in task.get("annotations") or []]
+    entries += [(d, True) for d in task.get("drafts") or [] if isinstance(d, dict)]
+    for ann, is_draft in entries:
+        uid, name = _draft_user(ann) if is_draft else _user(ann.get("completed_by"), users)
+        pred = ann.get("prediction") or {}
+        mv = pred.get("model_version") if isinstance(pred, dict) else None
+        if mv is None and ann.get("parent_prediction") in preds:
+            mv = preds[ann["parent_prediction"]].get("model_version")
+        base = {
+            "snapshot": snapshot, "project": project, "task_id": task.get("id"), "sentence_id": sid,
+            "doc_id": data.get("doc_id"), "target": target, "item": sid, "annotation_id": ann.get("id"),
+            "annotator": name, "annotator_id": uid, "lead_time": ann.get("lead_time"),
+            "created_at": ann.get("created_at"), "updated_at": ann.get("updated_at"),
+            "was_cancelled": bool(ann.get("was_cancelled")), "ground_truth": bool(ann.get("ground_truth")),
+            "is_draft": is_draft, "model_version": mv,
+        }  # fmt: skip
+        result = ann.get("result") or []
+        if base["was_cancelled"] or not result:
+            # a skip keeps whatever the draft held (e.g. pre-filled predictions): not answers
+            yield _ordered({**base, "field": None, "type": None, "value": None, "start": None, "end": None,
+                            "span_text": None, "region_id": None, "issue": None})  # fmt: skip
+            continue
+        answers = _answers(result, schema)
+        for r in result:
+            for row in _rows_for_result(r, schema, text, answers):
+                if row["field"] is not None and row["field"] == schema.target_field:
+                    if target:
+                        row["item"] = f"{sid}@{target}"
+                    else:
+                        row["issue"] = row["issue"] or "no target"
+                yield _ordered({**base, **row, "item": row.get("item", sid)})
 
 
 def _ordered(row: dict[str, Any]) -> dict[str, Any]:
     return {c: row.get(c) for c in COLUMNS}
 
 
+class SummaryCounter:
+    """The pull summary, counted one task at a time (memory does not grow with the export).
+
+    Feed each task with its rows (:meth:`add`), then read :meth:`result`. An annotation is
+    identified by ``(annotation_id, is_draft)`` within its task: Label Studio's annotation ids are
+    database keys, so one never appears under two tasks.
+    """
+
+    def __init__(self, *, snapshot: str, project: str) -> None:
+        self.snapshot, self.project = snapshot, project
+        self.tasks = self.annotated_tasks = self.skipped_only_tasks = 0
+        self.annotations = self.skipped = self.ground_truth = self.drafts = self.rows = self.server_counted = 0
+        self.annotators: Counter[str | None] = Counter()
+        self.fields: Counter[str] = Counter()
+        self.issues: Counter[str] = Counter()
+
+    def add(self, task: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+        """Count one task and its table rows."""
+        self.tasks += 1
+        # the server's own per-task counters: a difference means the export left annotations out
+        self.server_counted += (task.get("total_annotations") or 0) + (task.get("cancelled_annotations") or 0)
+        anns = {(r["annotation_id"], r["is_draft"]): r for r in rows}
+        submitted = [r for r in anns.values() if not r["is_draft"]]
+        annotated = any(not r["was_cancelled"] for r in submitted)
+        self.annotated_tasks += annotated
+        self.skipped_only_tasks += not annotated and any(r["was_cancelled"] for r in submitted)
+        self.annotations += len(submitted)
+        self.skipped += sum(r["was_cancelled"] for r in submitted)
+        self.ground_truth += sum(r["ground_truth"] for r in submitted)
+        self.drafts += sum(1 for k in anns if k[1])
+        self.annotators.update(r["annotator"] for r in submitted)
+        self.fields.update(
+            r["field"] for r in rows if r["field"] is not None and not r["was_cancelled"] and not r["is_draft"]
+        )
+        self.issues.update(r["issue"] for r in rows if r["issue"])
+        self.rows += len(rows)
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "snapshot": self.snapshot,
+            "project": self.project,
+            "tasks": self.tasks,
+            "annotated_tasks": self.annotated_tasks,
+            "skipped_only_tasks": self.skipped_only_tasks,
+            "unannotated_tasks": self.tasks - self.annotated_tasks - self.skipped_only_tasks,
+            "annotations": self.annotations,
+            "skipped": self.skipped,
+            "ground_truth": self.ground_truth,
+            "drafts": self.drafts,
+            "annotators": dict(self.annotators.most_common()),
+            "fields": dict(sorted(self.fields.items())),
+            "issues": dict(self.issues.most_common()),
+            "rows": self.rows,
+            "server_counted_annotations": self.server_counted,
+        }
+
+
 def summarize(tasks: list[dict[str, Any]], rows: list[dict[str, Any]], *, snapshot: str, project: str) -> dict:
     """Counts for the pull report; every row with an issue is counted, none is dropped."""
-    anns = {(r["annotation_id"], r["is_draft"]): r for r in rows}
-    submitted = [r for r in anns.values() if not r["is_draft"]]
-    annotated_tasks = {r["task_id"] for r in submitted if not r["was_cancelled"]}
-    skipped_tasks = {r["task_id"] for r in submitted if r["was_cancelled"]} - annotated_tasks
-    fields = Counter(
-        r["field"] for r in rows if r["field"] is not None and not r["was_cancelled"] and not r["is_draft"]
-    )
-    return {
-        "snapshot": snapshot,
-        "project": project,
-        "tasks": len(tasks),
-        "annotated_tasks": len(annotated_tasks),
-        "skipped_only_tasks": len(skipped_tasks),
-        "unannotated_tasks": len(tasks) - len(annotated_tasks) - len(skipped_tasks),
-        "annotations": len(submitted),
-        "skipped": sum(r["was_cancelled"] for r in submitted),
-        "ground_truth": sum(r["ground_truth"] for r in submitted),
-        "drafts": sum(1 for k in anns if k[1]),
-        "annotators": dict(Counter(r["annotator"] for r in submitted).most_common()),
-        "fields": dict(sorted(fields.items())),
-        "issues": dict(Counter(r["issue"] for r in rows if r["issue"]).most_common()),
-        "rows": len(rows),
-        # the server's own per-task counters: a difference means the export left annotations out
-        "server_counted_annotations": sum(
-            (t.get("total_annotations") or 0) + (t.get("cancelled_annotations") or 0) for t in tasks
-        ),
-    }
+    by_task: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_task[r["task_id"]].append(r)
+    counter = SummaryCounter(snapshot=snapshot, project=project)
+    for task in tasks:
+        counter.add(task, by_task.pop(task.get("id"), []))
+    return counter.result()
 
 
-def write_snapshot(raw: bytes, schema: Schema, out_dir: str | Path, project: str) -> PullResult:
-    """Write the raw export, the flat table and the summary; refuse to overwrite anything."""
-    try:
-        tasks = json.loads(raw)
-    except ValueError as err:
-        raise StudioError(f"Label Studio returned an export that is not JSON ({err})") from None
+class _BigInteger(Exception):
+    """The fast (C) parser met an integer beyond 64 bits; the pure-Python one reads it."""
+
+
+def _export_tasks(fh: IO[bytes], backend: Any) -> Iterator[dict[str, Any]]:
+    """The tasks of an export file, one at a time (ijson), numbers as ``json.loads`` reads them."""
+    import ijson
+
+    fh.seek(0)
+    head = fh.read(4096).lstrip()
+    fh.seek(0)
+    if not head.startswith(b"["):
+        what = "empty" if not head else "not a JSON list of tasks"
+        raise StudioError(f"Label Studio returned an export that is {what}")
+    items = backend.items(fh, "item", use_float=True)
+    while True:
+        try:
+            task = next(items)
+        except StopIteration:
+            return
+        except ijson.JSONError as err:
+            if "integer overflow" in str(err):
+                raise _BigInteger from None
+            raise StudioError(f"Label Studio returned an export that is not JSON ({err})") from None
+        if not isinstance(task, dict):
+            raise StudioError(f"Label Studio returned an export with a {type(task).__name__} where a task should be")
+        yield task
+
+
+def _flatten_export(
+    export: IO[bytes], table: IO[str], schema: Schema, *, snapshot: str, project: str, tick: Callable[..., None]
+) -> SummaryCounter:
+    """Parse the export file task by task, writing each task's rows to ``table``; return the counts."""
+    import ijson
+
+    # the C backend is several times faster; an integer beyond 64 bits (which json.loads reads)
+    # sends the whole file through the pure-Python backend instead, from the start
+    for backend in (ijson, ijson.get_backend("python")):
+        table.seek(0)
+        table.truncate()
+        counter = SummaryCounter(snapshot=snapshot, project=project)
+        users: dict[int, str] = {}
+        try:
+            for task in _export_tasks(export, backend):
+                rows = list(task_rows(task, schema, users, snapshot=snapshot, project=project))
+                counter.add(task, rows)
+                table.writelines(dumps(row) + "\n" for row in rows)
+                if counter.tasks % 256 == 0:
+                    tick(counter.tasks)
+            tick(counter.tasks)
+            return counter
+        except _BigInteger:
+            continue
+    raise AssertionError("the pure-Python backend reads integers of any size")  # pragma: no cover
+
+
+def write_snapshot(
+    raw: bytes | Iterable[bytes], schema: Schema, out_dir: str | Path, project: str, *, progress: bool = False
+) -> PullResult:
+    """Write the raw export, the flat table and the summary; refuse to overwrite anything.
+
+    ``raw`` is the export as bytes or as an iterable of byte chunks (a download in progress): it
+    is copied into the export file chunk by chunk, then parsed back task by task, so neither the
+    export nor the table is ever held in memory whole. All three files appear together or, if
+    anything fails (a broken download, invalid JSON), not at all.
+    """
+    chunks: Iterable[bytes] = (raw,) if isinstance(raw, bytes | bytearray | memoryview) else raw
     folder = Path(out_dir) / _slug(project)
     stamp = utc_stamp()
     paths = [folder / f"{stamp}.{kind}" for kind in ("export.json", "annotations.jsonl", "summary.json")]
@@ -269,20 +395,28 @@ def write_snapshot(raw: bytes, schema: Schema, out_dir: str | Path, project: str
         if p.exists():
             raise InputError("snapshot already exists; snapshots are never overwritten", path=p)
     export_path, table_path, summary_path = paths
-    rows = list(flatten(tasks, schema, snapshot=export_path.name, project=project))
-    summary = summarize(tasks, rows, snapshot=export_path.name, project=project)
-    with atomic_write(export_path, "wb") as fh:
-        fh.write(raw)
-    with atomic_write(table_path) as fh:
-        for row in rows:
-            fh.write(dumps(row) + "\n")
-    with atomic_write(summary_path) as fh:
-        fh.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    with contextlib.ExitStack() as stack:
+        # on success the renames run in reverse: summary, export, then the table, which is what
+        # loaders look for; on any failure every temporary file is removed
+        table = stack.enter_context(atomic_write(table_path))
+        export = stack.enter_context(atomic_write(export_path, "w+b"))
+        summary_fh = stack.enter_context(atomic_write(summary_path))
+        with progress_line(progress, "downloading export", "kB") as tick:
+            size = 0
+            for chunk in chunks:
+                export.write(chunk)
+                size += len(chunk)
+                tick(size // 1000)
+        export.flush()
+        with progress_line(progress, "flattening", "tasks") as tick:
+            counter = _flatten_export(export, table, schema, snapshot=export_path.name, project=project, tick=tick)
+        summary = counter.result()
+        summary_fh.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return PullResult(export_path, table_path, summary_path, summary)
 
 
-def export_raw(studio: Studio, project_id: int) -> bytes:
-    """A full JSON export through the snapshot API (skips, ground truth, drafts, predictions)."""
+def create_export(studio: Studio, project_id: int) -> int:
+    """Ask for a full JSON export snapshot (skips, ground truth, drafts, predictions); its id once built."""
     ls = studio.client
     snap = api_call(studio, ls.projects.exports.create, id=project_id, title="annotate pull", **EXPORT_OPTIONS)
     for _ in range(600):  # CE completes at once; Enterprise works in the background
@@ -292,14 +426,36 @@ def export_raw(studio: Studio, project_id: int) -> bytes:
             raise StudioError(f"Label Studio failed to build export {snap.id} of project {project_id}")
         time.sleep(1)
         snap = api_call(studio, ls.projects.exports.get, id=project_id, export_pk=snap.id)
-    chunks = api_call(studio, lambda: b"".join(ls.projects.exports.download(id=project_id, export_pk=snap.id)))
-    api_call(studio, ls.projects.exports.delete, id=project_id, export_pk=snap.id)  # keep the server tidy
-    return chunks
+    return snap.id
 
 
-def pull(studio: Studio, project: str, out_dir: str | Path = "annotations", schema: Schema | None = None) -> PullResult:
-    """Export ``project`` and write an immutable snapshot plus its flat table and summary."""
+def download_export(studio: Studio, project_id: int, export_id: int, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """The export file as a stream of byte chunks (never the whole file in memory)."""
+    stream = studio.client.projects.exports.download(
+        id=project_id, export_pk=export_id, request_options={"chunk_size": chunk_size}
+    )
+    try:
+        while (chunk := api_call(studio, next, stream, None)) is not None:
+            yield chunk
+    finally:
+        stream.close()  # a download given up half-way releases its connection now, not at garbage collection
+
+
+def pull(
+    studio: Studio,
+    project: str,
+    out_dir: str | Path = "annotations",
+    schema: Schema | None = None,
+    *,
+    progress: bool = False,
+) -> PullResult:
+    """Export ``project`` and write an immutable snapshot plus its flat table and summary (streaming)."""
     proj = find_project(studio, project)
     schema = schema_of_project(proj, schema)
-    raw = export_raw(studio, proj.id)
-    return write_snapshot(raw, schema, out_dir, proj.title)
+    export_id = create_export(studio, proj.id)
+    try:
+        return write_snapshot(download_export(studio, proj.id, export_id), schema, out_dir, proj.title,
+                              progress=progress)  # fmt: skip
+    finally:
+        with contextlib.suppress(StudioError):  # keep the server tidy; a failure here loses nothing
+            api_call(studio, studio.client.projects.exports.delete, id=proj.id, export_pk=export_id)

@@ -24,6 +24,7 @@ import httpx
 
 from annotate.errors import InputError, SchemaError, StudioError
 from annotate.io import read_jsonl
+from annotate.progress import progress as progress_line
 from annotate.schema import Field, Schema
 from annotate.studio.client import Studio, api_call, find_project
 
@@ -34,6 +35,7 @@ __all__ = [
     "make_tasks",
     "push",
     "existing_task_keys",
+    "iter_task_keys",
     "describe_project",
     "parse_description",
     "hint_predictions",
@@ -367,15 +369,22 @@ def _ensure_project(studio: Studio, title: str, schema: Schema, summary: PushSum
     return api_call(studio, ls.projects.get, id=project.id)
 
 
-def existing_task_keys(studio: Studio, project_id: int, page_size: int = 1000) -> dict[str, int]:
-    """``task_key -> task id`` for every task in the project, over raw paginated HTTP.
+def iter_task_keys(
+    studio: Studio, project_id: int, page_size: int = 1000, *, progress: bool = False
+) -> Iterator[tuple[str, int]]:
+    """``(task_key, task id)`` of every task in the project, duplicates included, page by page.
 
-    Raw GETs with ``fields=task_only`` are 2-3x faster than the SDK pager; a page past the end
-    answers 404 "Invalid page." (the LS pagination quirk), which ends the loop.
+    Raw paginated ``GET /api/tasks`` rather than the SDK's pager, because the pager cannot ask
+    for less: ``include=id,data`` (the endpoint's documented field filter) skips the per-task
+    summaries the Data Manager serializer otherwise computes (annotators, comment authors,
+    storage file names, result digests), which made a page of 1,000 tasks about 7x slower on
+    Label Studio 1.23; ``resolve_uri=false`` skips storage-URL resolution of the data; plain
+    dicts skip the SDK's pydantic models. Pages are in id order, so tasks added meanwhile cannot
+    shift a page. A page past the end answers 404 "Invalid page." (the LS pagination quirk),
+    which ends the loop. ``benchmarks/push_pull.py`` measures this against the SDK's pager.
     """
-    keys: dict[str, int] = {}
-    page = 1
-    with httpx.Client(base_url=studio.url, timeout=120) as http:
+    page, seen = 1, 0
+    with httpx.Client(base_url=studio.url, timeout=300) as http, progress_line(progress, "listing", "tasks") as tick:
         while True:
             try:
                 r = http.get(
@@ -386,7 +395,8 @@ def existing_task_keys(studio: Studio, project_id: int, page_size: int = 1000) -
                         "page": page,
                         "page_size": page_size,
                         "fields": "task_only",
-                        "resolve_uri": "false",  # no storage-URL resolution of every data value
+                        "include": "id,data",
+                        "resolve_uri": "false",
                     },
                 )
             except httpx.TransportError as err:
@@ -401,12 +411,20 @@ def existing_task_keys(studio: Studio, project_id: int, page_size: int = 1000) -
                 data = t.get("data") or {}
                 key = data.get("task_key") or data.get("sentence_id")
                 if key:
-                    keys[key] = t["id"]
+                    yield key, t["id"]
+            seen += len(tasks)
+            tick(seen)
             total = body.get("total") if isinstance(body, dict) else None
             if len(tasks) < page_size or (total is not None and page * page_size >= total):
                 break
             page += 1
-    return keys
+
+
+def existing_task_keys(
+    studio: Studio, project_id: int, page_size: int = 1000, *, progress: bool = False
+) -> dict[str, int]:
+    """``task_key -> task id`` for every task in the project (see :func:`iter_task_keys`)."""
+    return dict(iter_task_keys(studio, project_id, page_size, progress=progress))
 
 
 def _attach_to_existing(
@@ -439,11 +457,15 @@ def push(
     predictions: str | Path | None = None,
     batch_size: int = 1000,
     on_batch: Callable[[int, int], None] | None = None,
+    progress: bool = False,
 ) -> PushSummary:
     """Create or find the project, set its config, import the missing tasks (with predictions).
 
     Inputs are read and validated completely before the first request that changes anything.
-    ``on_batch(imported_so_far, to_import)`` is called after each imported batch.
+    Tasks go in batches of ``batch_size``, each one request that Label Studio commits whole, so
+    an interrupted push leaves whole batches and the next push resumes after them.
+    ``on_batch(imported_so_far, to_import)`` is called after each imported batch; ``progress``
+    draws a progress line with the rate (on a terminal).
     """
     records = sentences if isinstance(sentences, list) else read_sentences(sentences)
     tasks = list(make_tasks(records, schema))
@@ -470,7 +492,7 @@ def push(
     summary.predictions_unmatched = unmatched
     proj = _ensure_project(studio, title, schema, summary)
     summary.project_id = proj.id
-    keys = existing_task_keys(studio, proj.id) if not summary.created_project else {}
+    keys = existing_task_keys(studio, proj.id, progress=progress) if not summary.created_project else {}
     todo, seen = [], set(keys)
     for t in tasks:
         if t["task_key"] not in seen:
@@ -480,23 +502,25 @@ def push(
     if by_sentence and keys:
         summary.predictions += _attach_to_existing(studio, proj.id, tasks, keys, by_sentence)
     ls = studio.client
-    for i in range(0, len(todo), batch_size):
-        batch = []
-        for data in todo[i : i + batch_size]:
-            item: dict[str, Any] = {"data": data}
-            preds = _predictions_for(data, by_sentence) if by_sentence else []
-            if preds:
-                item["predictions"] = preds
-                summary.predictions += len(preds)
-            batch.append(item)
-        res = api_call(studio, ls.projects.import_tasks, id=proj.id, request=batch)
-        count = getattr(res, "task_count", None)
-        if count is not None and count != len(batch):
-            raise StudioError(f"Label Studio imported {count} of {len(batch)} tasks in a batch; run push again")
-        summary.imported += len(batch)
-        summary.batches.append(len(batch))
-        if on_batch is not None:
-            on_batch(summary.imported, len(todo))
+    with progress_line(progress, "pushing", "tasks") as tick:
+        for i in range(0, len(todo), batch_size):
+            batch = []
+            for data in todo[i : i + batch_size]:
+                item: dict[str, Any] = {"data": data}
+                preds = _predictions_for(data, by_sentence) if by_sentence else []
+                if preds:
+                    item["predictions"] = preds
+                    summary.predictions += len(preds)
+                batch.append(item)
+            res = api_call(studio, ls.projects.import_tasks, id=proj.id, request=batch)
+            count = getattr(res, "task_count", None)
+            if count is not None and count != len(batch):
+                raise StudioError(f"Label Studio imported {count} of {len(batch)} tasks in a batch; run push again")
+            summary.imported += len(batch)
+            summary.batches.append(len(batch))
+            if on_batch is not None:
+                on_batch(summary.imported, len(todo))
+            tick(summary.imported)
     if model_versions:
         # the most frequent version becomes the one the UI pre-fills annotations from
         mv = max(set(model_versions), key=model_versions.count)

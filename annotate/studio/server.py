@@ -6,7 +6,8 @@ and keeps everything in one data dir (default ``.annotate/labelstudio/`` in the 
 Its database is sqlite, or, for teams with many annotators, a PostgreSQL database given as
 ``database="postgresql://user:password@host:port/name"`` (``annotate studio start --database``
 or the ``ANNOTATE_STUDIO_DATABASE`` environment variable, which keeps the password out of the
-shell history). A data dir stays bound to the database it was first started with::
+shell history). A data dir stays bound to the database of its first successful start (its
+admin login and token are that database's), and one database serves one data dir::
 
     <data dir>/
       label_studio.sqlite3   the sqlite database (made by Label Studio; absent on PostgreSQL)
@@ -163,31 +164,37 @@ def parse_database(url: str | None) -> Database:
     return Database("postgresql", unquote(parts.username), password, host, port, name)
 
 
-def _database(data_dir: Path, requested: str | None) -> Database:
-    """The data dir's database: the one it was first started with; a different request is refused."""
+def _database(data_dir: Path, wanted: Database | None) -> tuple[Database, bool]:
+    """The data dir's database and whether the data dir is bound to it yet.
+
+    A data dir is bound to the database of its first successful start: the ``database`` file
+    (PostgreSQL) or ``label_studio.sqlite3``. Asking for another one is refused, because the
+    token and admin login kept here belong to that database's users. A failed first start
+    binds nothing, so a mistyped URL can simply be corrected.
+    """
     stored_file = data_dir / "database"
-    state = _read_state(data_dir) or {}
     if stored_file.is_file():
-        stored = parse_database(stored_file.read_text("utf-8").strip())
-    elif state or (data_dir / "label_studio.sqlite3").is_file():
-        stored = Database()  # started before, on sqlite
+        stored: Database | None = parse_database(stored_file.read_text("utf-8").strip())
+    elif (data_dir / "label_studio.sqlite3").is_file():
+        stored = Database()
     else:
         stored = None
-    wanted = parse_database(requested) if requested is not None else None
     if stored is None:
-        db = wanted or Database()
-        if db.engine != "sqlite":
-            _write_private(stored_file, db.url + "\n")
-        return db
+        return wanted or Database(), False
     if wanted is not None and wanted.display != stored.display:
         raise StudioError(
             f"the data dir {data_dir} belongs to the database {stored.display}, not {wanted.display}",
             hint="start the other database with its own --data-dir",
         )
     if wanted is not None and wanted.password and wanted.password != stored.password:
-        _write_private(stored_file, wanted.url + "\n")  # a changed password: remember the new one
-        return wanted
-    return stored
+        return wanted, False  # a changed password: remembered once the server starts with it
+    return stored, True
+
+
+def _bind(data_dir: Path, db: Database) -> None:
+    """Remember the PostgreSQL URL (password included, mode 0600) once the server came up on it."""
+    if db.engine != "sqlite":
+        _write_private(data_dir / "database", db.url + "\n")
 
 
 def _reachable(db: Database, timeout: float = 5.0) -> None:
@@ -391,18 +398,19 @@ def start(
     data_dir = Path(data_dir or default_data_dir()).resolve()
     if database is None:
         database = os.environ.get(DATABASE_ENV) or None
+    wanted = parse_database(database) if database is not None else None  # a malformed URL fails first
     current = status(data_dir)
     if current and current.running:
-        if database is not None and parse_database(database).display != current.database:
+        if wanted is not None and wanted.display != current.database:
             raise StudioError(
-                f"the server of {data_dir} runs on {current.database}, not {parse_database(database).display}",
+                f"the server of {data_dir} runs on {current.database}, not {wanted.display}",
                 hint="stop it first (`annotate studio stop`), or use another --data-dir",
             )
         current.reused = True
         return current
     exe = find_binary(binary)
+    db, bound = _database(data_dir, wanted)
     data_dir.mkdir(parents=True, exist_ok=True)
-    db = _database(data_dir, database)
     _reachable(db)
     email, password, token = _credentials(data_dir)
     if port is None:
@@ -436,6 +444,9 @@ def start(
                 hint=f"see the log {log_path}",
             )
         if _healthy(url):
+            if not bound:
+                _check_admin_token(url, token, db, proc.pid)
+                _bind(data_dir, db)
             return ServerInfo(url, port, proc.pid, str(data_dir), email, str(data_dir / "token"), running=True,
                               database=db.display)  # fmt: skip
         time.sleep(0.5)
@@ -443,6 +454,28 @@ def start(
     raise StudioError(
         f"Label Studio did not answer {url}/health within {timeout:.0f} s", hint=f"see the log {log_path}"
     )
+
+
+def _check_admin_token(url: str, token: str, db: Database, pid: int) -> None:
+    """On a first start, check the admin token works: Label Studio keeps the admin it finds.
+
+    A PostgreSQL database already used by another data dir has its own admin, and Label Studio
+    then ignores this data dir's login and token (``User ... already exists``): say so at once
+    rather than failing with HTTP 401 on every later command.
+    """
+    if db.engine == "sqlite":
+        return
+    try:
+        r = httpx.get(f"{url}/api/current-user/whoami", headers={"Authorization": f"Token {token}"}, timeout=60)
+        ok = r.status_code == 200
+    except httpx.HTTPError:
+        ok = True  # not this check's business: later calls report an unreachable server
+    if not ok:
+        _terminate(pid)
+        raise StudioError(
+            f"the database {db.display} already holds a Label Studio whose admin is not this data dir's",
+            hint="start it with the data dir it was first used with, or give an empty database",
+        )
 
 
 def _last_error(log_path: Path) -> str:
@@ -495,7 +528,7 @@ def stop(data_dir: str | Path | None = None) -> bool:
 def set_password(data_dir: str | Path, email: str, password: str, *, binary: str | Path | None = None) -> None:
     """Give a user a password (``label-studio reset_password``): users made through the API have none."""
     data_dir = Path(data_dir).resolve()
-    env = _base_env(data_dir, _database(data_dir, None))
+    env = _base_env(data_dir, _database(data_dir, None)[0])
     cmd = [find_binary(binary), "reset_password", "--username", email, "--password", password]
     proc = subprocess.run(cmd, cwd=data_dir, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     if "Password successfully changed" not in proc.stdout + proc.stderr:
