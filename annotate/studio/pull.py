@@ -70,6 +70,9 @@ EXPORT_OPTIONS: dict[str, Any] = {
     },
 }
 
+#: Seconds to wait for Label Studio to build an export snapshot (about 2 minutes per 100k tasks here).
+EXPORT_TIMEOUT = 3600.0
+
 
 @dataclass
 class PullResult:
@@ -418,7 +421,10 @@ def write_snapshot(
 def create_export(studio: Studio, project_id: int) -> int:
     """Ask for a full JSON export snapshot (skips, ground truth, drafts, predictions); its id once built."""
     ls = studio.client
-    snap = api_call(studio, ls.projects.exports.create, id=project_id, title="annotate pull", **EXPORT_OPTIONS)
+    # Community Edition builds the snapshot inside this one request (no job queue without Redis):
+    # at 100k tasks that takes minutes, past the client's default timeout; a retry would build a second
+    snap = api_call(studio, ls.projects.exports.create, id=project_id, title="annotate pull", **EXPORT_OPTIONS,
+                    request_options={"timeout": EXPORT_TIMEOUT, "max_retries": 0})  # fmt: skip
     for _ in range(600):  # CE completes at once; Enterprise works in the background
         if getattr(snap, "status", "completed") == "completed":
             break
