@@ -8,7 +8,10 @@ runs in a fresh subprocess so its peak RSS is its own. Modes:
 - ``jobs``: joblib processes on every core (``n_jobs=-1``);
 - ``dask``: a ``dask.distributed.LocalCluster`` with two single-threaded worker processes.
 
-    python benchmarks/scale.py [--sizes 10000,100000,1000000] [--modes single,dask] [--model models/claim]
+    python benchmarks/scale.py [--sizes 10000,100000,1000000] [--modes single,jobs,dask] [--model DIR|bootstrap]
+
+``--model bootstrap`` trains the bootstrap claim model (``annotate.bootstrap``, a few seconds)
+into a temporary folder and measures predict with it.
 
 Prints one table row per (stage, size, mode): wall time, sentences/s, the rate relative to
 the single process at the same size, the CPU seconds of the main process and of the workers
@@ -22,11 +25,13 @@ sentences/s, peak RSS < 1 GB at 1M sentences.
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -112,7 +117,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--modes", default="single,dask")
-    ap.add_argument("--model", default=None, help="a trained model folder: also measure predict")
+    ap.add_argument("--model", default=None, help="a trained model folder, or `bootstrap`: also measure predict")
     ap.add_argument("--one", nargs=3, metavar=("STAGE", "MODE", "CORPUS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -120,6 +125,12 @@ def main() -> None:
         print(json.dumps(run_one(stage, mode, Path(corpus), args.model)))
         return
     stages = ["ingest"] + (["predict"] if args.model else [])
+    if args.model == "bootstrap":
+        from annotate.bootstrap import bootstrap
+
+        args.model = tempfile.mkdtemp(prefix="annotate-scale-model-")
+        atexit.register(shutil.rmtree, args.model, ignore_errors=True)
+        bootstrap(args.model)
     print(f"# scale benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
     print("| stage | sentences | mode | seconds | sentences/s | vs single | CPU s main + workers "
