@@ -23,6 +23,7 @@ __all__ = [
     "atomic_write",
     "read_text",
     "read_jsonl",
+    "parse_jsonl",
     "write_jsonl",
     "dumps",
     "sha256_hex",
@@ -91,40 +92,46 @@ def read_jsonl(path: str | Path, *, allow_empty: bool = False) -> Iterator[tuple
     path = Path(path)
     n = 0
     with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise InputError(
-                    f"not valid UTF-8 (byte 0x{raw[err.start]:02x})",
-                    path=path,
-                    line=lineno,
-                    hint="re-save the file as UTF-8",
-                ) from None
-            if lineno == 1:
-                line = line.removeprefix("\ufeff")
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InputError(
-                    f"not valid JSON ({err.msg} at column {err.colno})",
-                    path=path,
-                    line=lineno,
-                    hint="each line must be one JSON object; fix or remove that line",
-                ) from None
-            if not isinstance(record, dict):
-                raise InputError(
-                    f"expected a JSON object, got {type(record).__name__}",
-                    path=path,
-                    line=lineno,
-                    hint="each line must be one JSON object",
-                )
+        for lineno, record in parse_jsonl(fh, path):
             n += 1
             yield lineno, record
     if n == 0 and not allow_empty:
         raise InputError("file is empty (no JSON lines)", path=path, hint="give a file with at least one record")
+
+
+def parse_jsonl(lines: Iterable[bytes], path: str | Path, *, start: int = 1) -> Iterator[tuple[int, dict[str, Any]]]:
+    """:func:`read_jsonl` of raw lines numbered from ``start`` (a slice of a file, e.g. in a worker process)."""
+    for lineno, raw in enumerate(lines, start=start):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise InputError(
+                f"not valid UTF-8 (byte 0x{raw[err.start]:02x})",
+                path=path,
+                line=lineno,
+                hint="re-save the file as UTF-8",
+            ) from None
+        if lineno == 1:
+            line = line.removeprefix("\ufeff")
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(
+                f"not valid JSON ({err.msg} at column {err.colno})",
+                path=path,
+                line=lineno,
+                hint="each line must be one JSON object; fix or remove that line",
+            ) from None
+        if not isinstance(record, dict):
+            raise InputError(
+                f"expected a JSON object, got {type(record).__name__}",
+                path=path,
+                line=lineno,
+                hint="each line must be one JSON object",
+            )
+        yield lineno, record
 
 
 def sha256_hex(data: bytes | str, length: int = 16) -> str:

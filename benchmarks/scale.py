@@ -9,6 +9,7 @@ runs in a fresh subprocess so its peak RSS is its own. Modes:
 - ``dask``: a ``dask.distributed.LocalCluster`` with two single-threaded worker processes.
 
     python benchmarks/scale.py [--sizes 10000,100000,1000000] [--modes single,jobs,dask] [--model DIR|bootstrap]
+                               [--stages ingest,predict]
 
 ``--model bootstrap`` trains the bootstrap claim model (``annotate.bootstrap``, a few seconds)
 into a temporary folder and measures predict with it.
@@ -118,13 +119,14 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--modes", default="single,dask")
     ap.add_argument("--model", default=None, help="a trained model folder, or `bootstrap`: also measure predict")
+    ap.add_argument("--stages", default="ingest,predict", help="ingest, predict (predict needs --model)")
     ap.add_argument("--one", nargs=3, metavar=("STAGE", "MODE", "CORPUS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         stage, mode, corpus = args.one
         print(json.dumps(run_one(stage, mode, Path(corpus), args.model)))
         return
-    stages = ["ingest"] + (["predict"] if args.model else [])
+    stages = [s for s in args.stages.split(",") if s != "predict" or args.model]
     if args.model == "bootstrap":
         from annotate.bootstrap import bootstrap
 
@@ -142,6 +144,11 @@ def main() -> None:
             build_corpus(size, corpus)
             for stage in stages:
                 base_rate = None
+                sentences = corpus.with_suffix(".single.sentences.jsonl")
+                if stage == "predict" and not sentences.exists():  # predict's input, not timed
+                    from annotate.segment import ingest
+
+                    ingest([corpus], sentences, n_jobs=-1)
                 for mode in args.modes.split(","):
                     cmd = [sys.executable, __file__, "--one", stage, mode, str(corpus)]
                     if args.model:

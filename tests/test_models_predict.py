@@ -9,8 +9,16 @@ import pytest
 from label_studio_sdk.label_interface import LabelInterface
 from models_data import ENERGY, VENEZUELA, demo_model, sentences, write_jsonl
 
+from annotate.errors import InputError
 from annotate.io import dumps
-from annotate.models.predict import predict, predict_file, predict_lines, result_item, to_predictions
+from annotate.models.predict import (
+    iter_record_chunks,
+    predict,
+    predict_file,
+    predict_lines,
+    result_item,
+    to_predictions,
+)
 from annotate.models.store import load
 from annotate.schema import Schema
 
@@ -159,3 +167,62 @@ def test_predict_file_progress_and_automatic_jobs_change_nothing_in_the_output(m
     assert auto["n_jobs"] == 1  # a small file stays in this process: starting workers would cost more
     assert (tmp_path / "auto.jsonl").read_bytes() == (tmp_path / "plain.jsonl").read_bytes()
     assert plain["predictions"] == auto["predictions"] == len((tmp_path / "plain.jsonl").read_text().splitlines())
+
+
+def test_documents_longer_than_a_chunk_stay_whole_however_the_work_is_spread(model, schema, tmp_path):
+    """Chunks are cut at document ends, found without parsing each line; ids it cannot read fast are parsed."""
+    rows = []
+    for doc in ("a", "caf\u00e9", "b", "a"):  # "a" again: a new run of sentences, with positions of its own
+        rows += sentences(TEXTS + TEXTS[:1], doc_id=doc)
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    lines[6] = json.dumps(rows[6])  # the same document, its id escaped ("caf\\u00e9"): no cut before this line
+    # starts as if in document "a", but a second "doc_id" key wins: it is in "b", so no cut before it
+    lines[11] = lines[11].replace('"doc_id": "b"', '"doc_id": "a"')[:-1] + ', "doc_id": "b"}'
+    lines.insert(13, "   ")  # blank lines count for the line numbers only
+    lines.insert(5, "")
+    sents = tmp_path / "s.jsonl"
+    sents.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    want = "".join(
+        line + "\n"
+        for chunk in iter_record_chunks(sents, 1)  # the reference: parse every line, group by document
+        for line in predict_lines(model, chunk, schema)[0]
+    )
+    assert [len(c) for c in iter_record_chunks(sents, 1)] == [5, 5, 5, 5]
+    for n_jobs in (1, 2):
+        summary = predict_file(model.path, sents, tmp_path / f"{n_jobs}.jsonl", schema, chunksize=1, n_jobs=n_jobs)
+        assert (tmp_path / f"{n_jobs}.jsonl").read_text("utf-8") == want
+        assert summary["sentences"] == 20
+
+
+def test_a_bad_line_found_by_a_worker_is_the_first_in_the_file_and_nothing_is_written(model, schema, tmp_path):
+    rows = sentences(TEXTS * 100, doc_id="a") + sentences(TEXTS, doc_id="b") + sentences(TEXTS, doc_id="c")
+    lines = [json.dumps(r) for r in rows]
+    lines[399] = lines[399][:-30]  # truncated, at the end of the first chunk: it starts well, only a worker parses it
+    lines[400] = json.dumps({k: v for k, v in rows[400].items() if k != "text"})  # first line of the next chunk
+    sents = tmp_path / "s.jsonl"
+    sents.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "p.jsonl"
+    for n_jobs in (1, 2):
+        with pytest.raises(InputError) as err:
+            predict_file(model.path, sents, out, schema, chunksize=5, n_jobs=n_jobs)
+        assert str(err.value).startswith(f"{sents}:400: not valid JSON (")
+        assert not out.exists() and not list(tmp_path.glob(".p.jsonl*"))
+    lines[399] = json.dumps(rows[399])
+    sents.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        predict_file(model.path, sents, out, schema, chunksize=5, n_jobs=2)
+    assert str(err.value) == f"{sents}:401: record needs 'sentence_id' and 'text'. use `annotate ingest` output."
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [("\n \n", ": file is empty (no JSON lines)."), ("\n[1]\nnot json\n", ":2: expected a JSON object, got list.")],
+)
+def test_a_file_without_a_record_is_refused(model, schema, tmp_path, text, error):
+    sents = tmp_path / "s.jsonl"
+    sents.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        predict_file(model.path, sents, tmp_path / "p.jsonl", schema, n_jobs=2)
+    assert str(err.value).startswith(f"{sents}{error}")
+    assert not (tmp_path / "p.jsonl").exists()

@@ -24,6 +24,10 @@ condition), because Label Studio would drop a hidden answer anyway.
 
 from __future__ import annotations
 
+import io
+import json
+import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,8 +38,8 @@ from typing import Any
 import numpy as np
 
 from annotate.errors import InputError
-from annotate.io import atomic_write, dumps, read_jsonl
-from annotate.models.pipelines import CLAIM_HINTS, frame
+from annotate.io import atomic_write, dumps, parse_jsonl, read_jsonl
+from annotate.models.pipelines import frame
 from annotate.models.store import LoadedModel, load
 from annotate.schema import Field, Schema
 
@@ -71,10 +75,17 @@ def iter_record_chunks(path: str | Path, chunksize: int = 2000) -> Iterator[list
     path = Path(path)
     if not path.exists():
         raise InputError("no such sentences file", path=path, hint="give the output of `annotate ingest`")
+    return _group(read_jsonl(path), path, chunksize)
+
+
+def _group(
+    numbered: Iterable[tuple[int, dict[str, Any]]], path: str | Path, chunksize: int
+) -> Iterator[list[dict[str, Any]]]:
+    """Checked records of ``(line, record)`` pairs in chunks of whole documents, with their positions."""
     chunk: list[dict[str, Any]] = []
     current: list[dict[str, Any]] = []
     doc = None
-    for lineno, rec in read_jsonl(path):
+    for lineno, rec in numbered:
         if not rec.get("sentence_id") or not isinstance(rec.get("text"), str):
             raise InputError(
                 "record needs 'sentence_id' and 'text'", path=path, line=lineno, hint="use `annotate ingest` output"
@@ -259,27 +270,87 @@ def predict_lines(
     return lines, counts
 
 
+# The document id of a line as `annotate ingest` writes it: sentence_id, then doc_id, neither escaped.
+_DOC_ID = re.compile(rb'\{"sentence_id": "[^"\\]*", "doc_id": "([^"\\]*)"')
 
-_SHIPPED = ("sentence_id", "text", "target", "context", "position", *CLAIM_HINTS)
+
+def _doc_key(raw: bytes, lineno: int) -> bytes | None:
+    """``str(record.get("doc_id", ""))`` of a raw line, UTF-8 encoded; ``None`` for a blank or bad line.
+
+    The fast path reads the id without parsing the line: it is exact when the line starts as
+    ``annotate ingest`` writes it and ``"doc_id"`` occurs once (inside a JSON string a quote is
+    escaped, so any other occurrence is another key or value). Otherwise the line is parsed.
+    """
+    m = _DOC_ID.match(raw)
+    if m is not None and raw.count(b'"doc_id"') == 1:
+        return m.group(1)
+    try:
+        line = raw.decode("utf-8")
+        if lineno == 1:
+            line = line.removeprefix("\ufeff")
+        if not line.strip():
+            return None
+        rec = json.loads(line)
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError: the worker reports it, with its line
+        return None
+    return str(rec.get("doc_id", "")).encode("utf-8") if isinstance(rec, dict) else None
 
 
-def _predict_chunks(
-    chunks: list[list[dict[str, Any]]], model: LoadedModel, schema: Schema, fields: list[str] | None, targets: str
-) -> list[tuple[int, str, Counter[str]]]:
+def _raw_chunks(path: Path, chunksize: int) -> Iterator[tuple[int, bytes]]:
+    """The file's raw lines in chunks of whole documents (as :func:`iter_record_chunks` cuts them).
+
+    Yields ``(first line number, lines)``: this process only finds where documents end; parsing,
+    checking and positions are left to whoever predicts the chunk (:func:`_predict_raw_chunks`).
+    A blank or bad line stays with the document before it; the worker reports a bad one.
+    """
+    if not path.exists():
+        raise InputError("no such sentences file", path=path, hint="give the output of `annotate ingest`")
+    buf: list[bytes] = []
+    first = 1
+    done = current = total = 0  # records: in the chunk's finished documents, in the current one, in all
+    doc: bytes | None = None
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            key = _doc_key(raw, lineno)
+            if key is not None:
+                if current and key != doc:
+                    done += current
+                    current = 0
+                    if done >= chunksize:
+                        yield first, b"".join(buf)
+                        buf, first, done = [], lineno, 0
+                doc = key
+                current += 1
+                total += 1
+            buf.append(raw)
+    if total == 0:
+        for _ in read_jsonl(path):  # raises the exact error: an empty file, or its first bad line
+            pass
+    if buf:
+        yield first, b"".join(buf)
+
+
+def _predict_raw_chunks(
+    chunks: list[tuple[int, bytes]], path: str, model: LoadedModel, schema: Schema, fields: list[str] | None,
+    targets: str,
+) -> list[tuple[int, str, Counter[str], InputError | None]]:
     """Worker side of :func:`predict_file` (module-level, so it pickles): one block of JSON lines per chunk.
 
     One string per chunk, not a list of lines: it travels back from a worker process in one piece.
+    A bad line's error is returned, not raised, so that the caller raises the first in file order
+    whichever worker finishes first.
     """
-    out = []
-    for chunk in chunks:
-        lines, counts = predict_lines(model, chunk, schema, fields=fields, targets=targets)
-        out.append((len(chunk), "".join(line + "\n" for line in lines), counts))
+    out: list[tuple[int, str, Counter[str], InputError | None]] = []
+    for first, data in chunks:
+        try:
+            numbered = parse_jsonl(io.BytesIO(data), path, start=first)  # BytesIO splits lines as a file does
+            records = [rec for chunk in _group(numbered, path, sys.maxsize) for rec in chunk]
+        except InputError as err:
+            out.append((0, "", Counter(), err))
+            break
+        lines, counts = predict_lines(model, records, schema, fields=fields, targets=targets)
+        out.append((len(records), "".join(line + "\n" for line in lines), counts, None))
     return out
-
-
-def _slim(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Only the keys a model reads: the rest (title, url, offsets...) need not travel to a worker."""
-    return [{k: r[k] for k in _SHIPPED if k in r} for r in chunk]
 
 
 def predict_file(
@@ -300,9 +371,11 @@ def predict_file(
     Streams: memory holds the model and a few chunks, whatever the file's size. Chunks run in
     this process, on ``n_jobs`` local processes, or on a Dask cluster (``dask=ADDRESS``; the
     model is scattered to the workers once); the output is byte-identical in every case.
+    This process only cuts the file into raw chunks at document ends; the workers parse them,
+    so with ``-j`` it is not the bottleneck.
     ``n_jobs=None`` chooses: every core for a file of :data:`annotate.parallel.AUTO_JOBS_BYTES` or more, else one.
     ``progress`` draws a line with the rate on stderr (:func:`annotate.progress.progress`).
-    Written atomically. Returns a summary dict.
+    Written atomically: nothing is written when a line is bad. Returns a summary dict.
     """
     from annotate.parallel import auto_jobs, ordered_map
     from annotate.progress import progress as progress_line
@@ -311,14 +384,13 @@ def predict_file(
     model = load(model_path, schema)
     counts: Counter[str] = Counter()
     n_sentences = n_predictions = 0
-    chunks = iter_record_chunks(sentences, chunksize)
-    if n_jobs != 1 or dask is not None:
-        chunks = map(_slim, chunks)
+    chunks = _raw_chunks(Path(sentences), chunksize)
+    shared = (str(sentences), model, schema, fields, targets)
     with atomic_write(output) as fh, progress_line(progress, "predicting") as tick:
-        results = ordered_map(
-            _predict_chunks, chunks, chunksize=1, n_jobs=n_jobs, dask=dask, shared=(model, schema, fields, targets)
-        )
-        for n, block, fields_seen in results:
+        results = ordered_map(_predict_raw_chunks, chunks, chunksize=1, n_jobs=n_jobs, dask=dask, shared=shared)
+        for n, block, fields_seen, error in results:
+            if error is not None:
+                raise error
             n_sentences += n
             n_predictions += sum(fields_seen.values())
             counts.update(fields_seen)
