@@ -117,13 +117,29 @@ def _dask_map(func: Callable[..., list[R]], chunks: Iterator[list[T]], address: 
         # scatter once, broadcast to every worker: the estimator is not re-sent with each chunk
         shared_futures = [client.scatter(obj, broadcast=True) for obj in shared]
         limit = window or 4 * workers
-        pending: deque[Any] = deque()
+        # Each chunk is scattered and the task refers to it by key, rather than embedding the chunk
+        # in the task: the scheduler logs the last 1,000 messages it sends each worker (and the
+        # client those it sends the scheduler), messages under 1 MB in full, so a chunk inside a
+        # task spec stayed alive in the main process long after its task was done (memory grew
+        # with the input on a LocalCluster). A scattered chunk travels by RPC, which keeps no log.
+        pending: deque[tuple[Any, Any]] = deque()
         for chunk in chunks:
-            pending.append(client.submit(func, chunk, *shared_futures, pure=False))
+            [data] = client.scatter([chunk], hash=False)  # a list of one: a list is scattered item by item
+            pending.append((data, client.submit(func, data, *shared_futures, pure=False)))
+            del chunk, data
             if len(pending) >= limit:
-                yield from pending.popleft().result()
+                yield from _take(pending.popleft())
         while pending:
-            yield from pending.popleft().result()
+            yield from _take(pending.popleft())
     finally:
         if own_client:
             client.close()
+
+
+def _take(item: tuple[Any, Any]) -> list[Any]:
+    """The result of a task, releasing it and its scattered chunk at once (the cluster forgets both)."""
+    data, future = item
+    result = future.result()
+    future.release()
+    data.release()
+    return result

@@ -110,3 +110,33 @@ def test_predict_in_chunks_on_processes_and_dask_is_byte_identical(corpus, claim
     key = lambda r: (r["sentence_id"], r["field"], r.get("target") or "")  # noqa: E731
     assert sorted(lines, key=key) == sorted(whole, key=key)
     assert single["sentences"] == len(read_records(sentences)) and single["predictions"] == len(lines)
+
+
+def _lengths(chunk: list[str]) -> list[int]:
+    return [len(s) for s in chunk]
+
+
+@pytest.mark.slow
+def test_chunks_sent_to_dask_are_not_kept_in_the_main_process():
+    """Issue 9: on a LocalCluster the main process's memory grew with the input.
+
+    The scheduler keeps a log of the last 1,000 messages it sent each worker (the client, of those it
+    sent the scheduler); a chunk embedded in a task spec stayed alive there after its task was done.
+    """
+    import time
+
+    import cloudpickle
+    import distributed
+
+    items = [f"needle-{i:05d}-" + "x" * 50 for i in range(400)]
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster as lc, distributed.Client(lc) as client:
+        assert list(ordered_map(_lengths, items, chunksize=10, dask=client)) == [len(s) for s in items]
+        logs = [list(bs.recent_message_log) for bs in lc.scheduler.stream_comms.values()]
+        logs.append(list(client.scheduler_comm.recent_message_log))
+        assert sum(map(len, logs)) > 0  # the logs are there: what they hold is what is checked
+        assert b"needle-" not in cloudpickle.dumps(logs)
+        deadline = time.monotonic() + 30  # releases reach the scheduler in the background
+        while lc.scheduler.tasks and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not lc.scheduler.tasks  # and the cluster forgot every chunk and result
