@@ -61,6 +61,12 @@ def build_corpus(n_sentences: int, out: Path) -> int:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak RSS: VmHWM, not ``ru_maxrss``, which Linux carries over fork and exec
+    (a child of a 300 MB parent would report at least 300 MB)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
