@@ -86,6 +86,10 @@ def ordered_map(
     (default: two per local process, four per Dask worker) are in flight, so the stream is
     never read ahead further. Without Dask, a stream of a single chunk runs in this process.
     """
+    if n_jobs == 0:  # joblib's meaning of 0 is none; checked here so a one-chunk input fails too
+        raise AnnotateError(
+            "-j/--jobs 0 means no process at all", hint="give a number of processes, or -1 for all cores"
+        )
     chunks = chunked(items, chunksize)
     if n_jobs != 1 and dask is None:
         # A stream that fits in one chunk runs here: starting the processes would cost more

@@ -217,6 +217,8 @@ def _rank(
         field = next((n for n in model.estimators if model.kind(n) == "claim"), next(iter(model.estimators)))
     if field not in model.estimators:
         raise InputError(f"model {model.name} has no '{field}' model", hint=f"it has: {', '.join(model.estimators)}")
+    if pool is not None and pool < 1:
+        raise InputError(f"--pool {pool} holds no candidate", hint="give a pool of at least k, or leave it out")
     stance = model.kind(field) == "stance"
     keep = max(k, 0) if diversity is None else max(pool or pool_size(k), k, 0)
     skip = set(exclude)

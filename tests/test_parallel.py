@@ -140,3 +140,23 @@ def test_chunks_sent_to_dask_are_not_kept_in_the_main_process():
         while lc.scheduler.tasks and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not lc.scheduler.tasks  # and the cluster forgot every chunk and result
+
+
+@pytest.mark.parametrize("command", ["ingest", "predict", "suggest"])
+def test_zero_jobs_is_one_line_and_no_file(cli, tmp_path, sample_path, command):
+    sentences = tmp_path / "s.jsonl"
+    assert ingest([sample_path], sentences).sentences > 0
+    out = tmp_path / "out.jsonl"
+    args = {"ingest": ["ingest", sample_path], "predict": ["predict", "MODEL", sentences],
+            "suggest": ["suggest", "MODEL", sentences]}[command]  # fmt: skip
+    if command != "ingest":
+        from annotate.bootstrap import bootstrap
+
+        model = tmp_path / "model"
+        bootstrap(model)
+        args = [model if a == "MODEL" else a for a in args]
+    code, _, err = cli(*args, "-o", out, "-j", "0")
+    assert code == 2
+    assert err.startswith("error: -j/--jobs 0 means no process at all")
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()

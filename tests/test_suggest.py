@@ -265,3 +265,11 @@ def test_cli_suggest_says_when_the_pool_ran_out(cli, model_dir, tmp_path):
                          "-o", tmp_path / "sg.jsonl")  # fmt: skip
     assert code == 0, err
     assert out.splitlines()[-1].startswith("note: only ") and "raise --pool for more" in out
+
+
+def test_cli_suggest_refuses_an_empty_pool(cli, model_dir, tmp_path):
+    sents = write_jsonl(tmp_path / "s.jsonl", corpus_records())
+    code, out, err = cli("suggest", model_dir, sents, "--diversity", "0.9", "--pool", "0", "-o", tmp_path / "sg.jsonl")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: --pool 0 holds no candidate")
+    assert not (tmp_path / "sg.jsonl").exists()
