@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from annotate.errors import AnnotateError, InputError
+from annotate.progress import is_tty as _is_tty
 
 
 class _Group(TyperGroup):
@@ -576,12 +577,6 @@ def bench(
         sd = f" ± {result['score_sd']:.3g}" if "score_sd" in result else ""
         _echo(f"{name}: {result['metric']} = {result['score']:.4g}{sd} on {result['evaluation']}")
         _echo(f"  n_train {result['n_train']}, n_test {result['n_test']}, fit {result['fit_seconds']:.1f} s")
-
-
-def _is_tty() -> bool:
-    import sys
-
-    return sys.stderr.isatty()
 
 
 def main() -> None:
