@@ -29,6 +29,7 @@ earlier sentence in the input, so the output is byte-identical however the work 
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,9 +101,20 @@ def score_stream(
         yield from zip(scorer(predict_proba(batch)).tolist(), batch, strict=True)
 
 
-def prefer_uncertain(scored: Iterable[tuple[float, dict[str, Any]]]) -> list[tuple[float, dict[str, Any]]]:
-    """Most informative first; ties keep their input order (a stable sort)."""
-    return sorted(scored, key=lambda pair: -pair[0])
+def prefer_uncertain(
+    scored: Iterable[tuple[float, Any]], keep: int | None = None
+) -> list[tuple[float, Any]]:
+    """Most informative first; ties keep their input order (a stable sort).
+
+    With ``keep``, only the best ``keep`` are returned and held while the stream is read (a
+    heap: ``heapq.nlargest`` is as stable as ``sorted``), so memory does not grow with it.
+    """
+    if keep is None:
+        return sorted(scored, key=lambda pair: -pair[0])
+    if keep <= 0:
+        deque(scored, maxlen=0)  # still read to its end, as with any other keep: its producer may count
+        return []
+    return heapq.nlargest(keep, scored, key=lambda pair: pair[0])
 
 
 def diverse(
@@ -159,32 +171,33 @@ class _Scoring:
 
 
 def _score_chunks(
-    items: list[tuple[int, list[dict[str, Any]]]], estimator: Any, how: _Scoring
-) -> list[tuple[int, int, list[tuple[float, int, int, dict[str, Any]]]]]:
-    """Worker side (module-level, so it pickles): score numbered chunks, keep each one's best.
+    items: list[list[dict[str, Any]]], estimator: Any, how: _Scoring
+) -> list[tuple[int, int, list[tuple[float, dict[str, Any]]]]]:
+    """Worker side (module-level, so it pickles): score chunks, keep each one's best.
 
-    Returns per chunk ``(sentences, tasks, candidates)``; a candidate is ``(score, chunk number,
-    position in chunk, fields)``, where the two positions break ties by input order.
+    Returns per chunk ``(sentences, tasks, candidates)``; a candidate is ``(score, fields)``, in
+    input order, so that the caller's stable ranking breaks ties by input order.
     """
     from annotate.models.pipelines import frame
     from annotate.models.predict import pairs
 
     out = []
     classes = [str(c) for c in estimator.classes_]
-    for number, records in items:
+    for records in items:
         tasks = pairs(records, how.schema, targets=how.targets) if how.stance else records
         if not tasks or how.keep <= 0:
             out.append((len(records), len(tasks), []))
             continue
         proba = estimator.predict_proba(frame(tasks, stance=how.stance))
         scores = SCORERS[how.method](proba).tolist()
-        best = heapq.nlargest(how.keep, range(len(tasks)), key=lambda i: (scores[i], -i))
+        top = prefer_uncertain(zip(scores, range(len(tasks)), strict=True), how.keep)
+        best = sorted(i for _, i in top)  # back in input order
         candidates = []
         for i in best:
             t, p = tasks[i], proba[i]
             fields = {"sentence_id": t["sentence_id"], "target": t.get("target_id"), "value": classes[int(p.argmax())],
                       "confidence": float(p.max()), "text": t["text"]}  # fmt: skip
-            candidates.append((float(scores[i]), number, i, fields))
+            candidates.append((float(scores[i]), fields))
         out.append((len(records), len(tasks), candidates))
     return out
 
@@ -222,26 +235,21 @@ def _rank(
     stance = model.kind(field) == "stance"
     keep = max(k, 0) if diversity is None else max(pool or pool_size(k), k, 0)
     skip = set(exclude)
-    numbered = (
-        (n, [r for r in chunk if r["sentence_id"] not in skip] if skip else chunk) for n, chunk in enumerate(chunks)
-    )
+    kept = ([r for r in chunk if r["sentence_id"] not in skip] for chunk in chunks) if skip else chunks
     how = _Scoring(method=method, stance=stance, keep=keep, schema=schema, targets=targets)
-    results = ordered_map(_score_chunks, numbered, chunksize=1, n_jobs=n_jobs, dask=dask,
+    results = ordered_map(_score_chunks, kept, chunksize=1, n_jobs=n_jobs, dask=dask,
                           shared=(model.estimators[field], how))  # fmt: skip
-    # a min-heap of the best `keep`: its root is the weakest, ties ranked by input order
-    heap: list[tuple[tuple[float, int, int], dict[str, Any]]] = []
-    n_sentences = n_tasks = 0
-    for sentences, tasks, candidates in results:
-        n_sentences += sentences
-        n_tasks += tasks
-        tick(n_sentences)
-        for score, number, i, fields in candidates:
-            entry = ((score, -number, -i), fields)
-            if len(heap) < keep:
-                heapq.heappush(heap, entry)
-            elif entry[0] > heap[0][0]:
-                heapq.heapreplace(heap, entry)
-    ranked = [(key[0], fields) for key, fields in sorted(heap, key=lambda e: e[0], reverse=True)]
+    counts = {"sentences": 0, "tasks": 0}
+
+    def candidates() -> Iterator[tuple[float, dict[str, Any]]]:
+        for sentences, tasks, best in results:
+            counts["sentences"] += sentences
+            counts["tasks"] += tasks
+            tick(counts["sentences"])
+            yield from best
+
+    ranked = prefer_uncertain(candidates(), keep)
+    n_sentences, n_tasks = counts["sentences"], counts["tasks"]
     chosen = diverse(ranked, k, threshold=diversity) if diversity is not None else ranked[:k]
     out = []
     for rank, (score, t) in enumerate(chosen, start=1):
