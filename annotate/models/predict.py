@@ -72,10 +72,15 @@ def iter_record_chunks(path: str | Path, chunksize: int = 2000) -> Iterator[list
     Keeping a document's sentences together lets each chunk compute every sentence's relative
     position in its document, and keeps memory flat however long the file is.
     """
+    path = _sentences_file(path)
+    return _group(read_jsonl(path), path, chunksize)
+
+
+def _sentences_file(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
         raise InputError("no such sentences file", path=path, hint="give the output of `annotate ingest`")
-    return _group(read_jsonl(path), path, chunksize)
+    return path
 
 
 def _group(
@@ -303,8 +308,7 @@ def _raw_chunks(path: Path, chunksize: int) -> Iterator[tuple[int, bytes]]:
     checking and positions are left to whoever predicts the chunk (:func:`_predict_raw_chunks`).
     A blank or bad line stays with the document before it; the worker reports a bad one.
     """
-    if not path.exists():
-        raise InputError("no such sentences file", path=path, hint="give the output of `annotate ingest`")
+    path = _sentences_file(path)
     buf: list[bytes] = []
     first = 1
     done = current = total = 0  # records: in the chunk's finished documents, in the current one, in all
