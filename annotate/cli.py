@@ -387,6 +387,14 @@ def train_command(
     min_per_class: Annotated[int, typer.Option("--min-per-class", help="Fewest labels a class may have.")] = 5,
     on_rare_class: Annotated[str, typer.Option("--on-rare-class", help="error or drop.")] = "error",
     learning_curve: Annotated[bool, typer.Option(help="Also score on 25/50/75% of each fold.")] = True,
+    preset: Annotated[
+        str,
+        typer.Option(
+            "--preset",
+            help="Models to build: default, checkworthy (context, speaker), stance-tweet (per-target n-grams), "
+            "stance-document (claim vs long text). See docs/models.md.",
+        ),
+    ] = "default",
 ) -> None:
     """Train one calibrated model per schema field, with document-grouped CV, report and model card."""
     from annotate.models.train import summary_lines, train_file
@@ -401,6 +409,7 @@ def train_command(
         min_per_class=min_per_class,
         on_rare_class=on_rare_class,
         learning_curve=learning_curve,
+        preset=preset,
     )
     for line in summary_lines(card, output):
         _echo(line)
@@ -551,7 +560,7 @@ def bench(
     data: Annotated[Path, typer.Option(help="With 'all': folder holding the datasets.")] = Path("../shared/data"),
     output: Annotated[Path | None, typer.Option("-o", "--output", help="With 'all': Markdown file.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    fast: Annotated[bool, typer.Option(help="Subsample and shrink models (CI smoke run).")] = False,
+    fast: Annotated[bool, typer.Option(help="Subsample the training data (CI smoke run).")] = False,
     folds: Annotated[int | None, typer.Option(help="Without --test: k-fold CV instead of one dev split.")] = None,
 ) -> None:
     """Train the benchmark's model on --train and score --test (or a dev split) with its official metric."""
@@ -576,6 +585,7 @@ def bench(
     else:
         sd = f" ± {result['score_sd']:.3g}" if "score_sd" in result else ""
         _echo(f"{name}: {result['metric']} = {result['score']:.4g}{sd} on {result['evaluation']}")
+        _echo(f"  model: annotate train --preset {result['preset']}")
         _echo(f"  n_train {result['n_train']}, n_test {result['n_test']}, fit {result['fit_seconds']:.1f} s")
 
 

@@ -50,6 +50,8 @@ LABEL_COLUMNS = [
     "speaker",
     "position",
     "in_quote",
+    "previous",
+    "next",
     "source_line",
 ]
 
@@ -240,6 +242,9 @@ def load_labels(
                 "speaker": _str(row.get("speaker"), sent.get("speaker")),
                 "position": _float(row.get("position"), _float(sent.get("position"), 0.0)),
                 "in_quote": float(_truthy(row.get("in_quote", sent.get("in_quote")))),
+                # the neighbouring sentences, which the checkworthy preset reads
+                "previous": _str(row.get("previous"), (sent.get("context") or {}).get("previous")),
+                "next": _str(row.get("next"), (sent.get("context") or {}).get("next")),
                 "source_line": lineno,
             }
         )

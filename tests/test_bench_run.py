@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -221,3 +222,83 @@ def test_bench_all_fast_on_the_shared_training_data(cli):
     for row in rows:
         score = row.split("|")[3].strip()
         assert score and score.lower() not in ("nan", "n/a"), row
+
+
+# --- one model family: benchmarks train through annotate.models.train with a user preset -------
+
+
+def _stories(n_stories: int = 30) -> pd.DataFrame:
+    rows = []
+    for s in range(n_stories):
+        for h in range(2):
+            for b in range(2):
+                label = ["Agree", "Discuss", "Disagree", "Discuss"][(h + 2 * b + s) % 4]
+                rows.append(
+                    {"target": f"headline {s}-{h}", "group": f"{s}-{b}", "text": f"body {s} {b}", "label": label}
+                )
+        other = (s + 1) % n_stories
+        rows.append(
+            {"target": f"headline {s}-0", "group": f"{other}-1", "text": f"body {other} 1", "label": "Unrelated"}
+        )
+    df = pd.DataFrame(rows)
+    df["raw_label"] = df["label"].str.lower()
+    df["body_id"] = df["group"]
+    return df
+
+
+def test_fnc1_dev_split_holds_out_whole_stories_and_tops_up_unrelated():
+    """FNC-1's test shares no headline and no body with training; the old dev split (bodies only) leaked."""
+    from annotate.bench.run import fnc1_topic_split
+
+    train, dev = fnc1_topic_split(_stories(), fraction=0.2, seed=0)
+    assert len(train) and len(dev)
+    assert not set(train["target"]) & set(dev["target"])
+    assert not set(train["group"]) & set(dev["group"])
+    share = (dev["label"] == "Unrelated").mean()
+    assert 0.6 < share < 0.8, share
+    story = dev["target"].str.extract(r"headline (\d+)-")[0]
+    body_story = dev["group"].str.split("-").str[0]
+    unrelated = dev["label"] == "Unrelated"
+    assert (story[unrelated] != body_story[unrelated]).all()
+    assert (story[~unrelated] == body_story[~unrelated]).all()
+
+
+@pytest.mark.parametrize("name", ["semeval2016", "fnc1", "emergent", "clef2019", "claimbuster"])
+def test_each_benchmark_trains_the_users_model_of_its_preset(name):
+    """No benchmark-only model: the fitted estimator is the preset's Pipeline, fitted by train()."""
+    from annotate.bench import run
+    from annotate.models.presets import make_model
+
+    if name == "clef2019":
+        df = pd.DataFrame(
+            {
+                "text": [
+                    f"We cut taxes by {i}% in 20{i:02d}." if i % 3 == 0 else f"Thank you, {i}." for i in range(60)
+                ],
+                "group": [f"debate{i % 3}" for i in range(60)],
+                "speaker": ["A", "B"] * 30,
+            }
+        )
+        df["label"] = np.where(df.index % 3 == 0, "Check-worthy", "Not check-worthy")
+        df["target"] = ""
+    elif name == "claimbuster":
+        df = pd.DataFrame({"text": [f"We cut taxes by {i}%." if i % 2 else f"Hello {i}." for i in range(40)]})
+        df["label"] = np.where(df.index % 2 == 1, "Check-worthy", "Not check-worthy")
+        df["target"], df["group"] = "", df.index.astype(str)
+    else:
+        labels = {"semeval2016": ["Favor", "Against", "None"], "fnc1": ["Agree", "Disagree", "Discuss", "Unrelated"]}
+        values = labels.get(name, ["For", "Against", "Observing"])
+        df = pd.DataFrame(
+            {
+                "text": [f"{v} text number {i} says {v.lower()}" for i in range(12) for v in values],
+                "target": [f"target {i % 2}" for i in range(12) for _ in values],
+                "label": [v for _ in range(12) for v in values],
+            }
+        )
+        df["group"] = df.index.astype(str)
+    model = run._fit(name, df)
+    kind = "claim" if name in ("clef2019", "claimbuster") else "stance"
+    expected = make_model(BENCHMARKS[name].preset, kind)
+    assert [s for s, _ in model.steps] == [s for s, _ in expected.steps]
+    assert [type(e) for _, e in model.steps] == [type(e) for _, e in expected.steps]
+    assert set(model.classes_) == set(df["label"])

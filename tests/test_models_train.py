@@ -145,7 +145,8 @@ def test_cli_train_writes_model_and_prints_summary(cli, tmp_path):
     labels = write_csv(tmp_path / "l.csv", claim_rows())
     code, out, err = cli("train", labels, "-o", tmp_path / "m", "--n-splits", "3", "--no-learning-curve")
     assert code == 0, err
-    assert "claim_type (claim): 54 labels, 3 classes, CV macro-F1" in out
+    assert "claim_type (claim, preset default): 54 labels, 3 classes, CV macro-F1" in out
+    assert "TF-IDF + LR baseline" in out
     assert (tmp_path / "m" / "card.json").exists()
 
 

@@ -272,7 +272,8 @@ def load_clef2019(path: str | Path) -> pd.DataFrame:
 
     Each file is one debate or speech, tab-separated without a header: ``line_number, speaker,
     text, label``. ``group`` is the file's stem (the debate), ``line`` the line number, ``target``
-    is empty. Rows stay in file order, which the context features rely on.
+    is empty; ``previous`` and ``next`` are the neighbouring lines of the same debate and
+    ``position`` the line's relative position in it, as ``annotate ingest`` gives a sentence.
     """
     path = Path(path)
     if path.is_dir():
@@ -306,7 +307,12 @@ def load_clef2019(path: str | Path) -> pd.DataFrame:
         frames.append(df)
     out = pd.concat(frames, ignore_index=True)
     out["target"] = ""
-    return out[[*_COLUMNS, "raw_label", "speaker", "line"]]
+    # what a sentence record of `annotate ingest` carries: its neighbours and relative position
+    by_debate = out.groupby("group", sort=False)["text"]
+    out["previous"] = by_debate.shift(1).fillna("")
+    out["next"] = by_debate.shift(-1).fillna("")
+    out["position"] = out.groupby("group", sort=False).cumcount() / out["group"].map(out["group"].value_counts())
+    return out[[*_COLUMNS, "raw_label", "speaker", "line", "previous", "next", "position"]]
 
 
 # --- ClaimBuster --------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["ClaimFeatures", "PairFeatures", "TargetWordTfidf", "WordTfidf", "as_texts"]
+__all__ = ["ClaimFeatures", "PairFeatures", "TargetWordTfidf", "WordTfidf", "OptionalWordTfidf", "as_texts"]
 
 _WORD = re.compile(r"\w+(?:'\w+)?")
 _NEGATION = re.compile(r"\b(?:not|no|never|nor|none|neither|nobody|nothing|without|cannot)\b|n't\b", re.I)
@@ -226,7 +226,8 @@ def _cue_block(texts: list[str]) -> np.ndarray:
     first = counts[:, _FIRST_SLOT]
     us = (first > 0) & _has(arr, " US").astype(bool)
     if us.any():  # "US" the country is not first person
-        first[us] -= _count(pc.filter(arr, pa.array(us)), _US_RE2)
+        # at most the "us" tokens counted: "US-led" matches the regex but is not the token "us"
+        first[us] = np.maximum(first[us] - _count(pc.filter(arr, pa.array(us)), _US_RE2), 0)
     numbers = _count(arr, _NUMBER_RE2)
     c = _CUE_SLOTS
     out = np.empty((n, len(CLAIM_FEATURES)))
@@ -525,3 +526,39 @@ class WordTfidf(TfidfVectorizer):
         )
         counts.sum_duplicates()  # coo -> csr adds repeated tokens up, with sorted indices
         return counts
+
+
+class OptionalWordTfidf(WordTfidf):
+    """:class:`WordTfidf` of a column that may hold no word that survives ``min_df``.
+
+    The neighbouring sentences of a table of lone sentences (ClaimBuster's) are all empty, and a
+    small project may have no word used twice; instead of ``TfidfVectorizer``'s "empty
+    vocabulary" error this gives one column of zeros (a ``ColumnTransformer`` refuses a block of
+    width 0), and the model learns from its other blocks (the claim cues, the char n-grams).
+    """
+
+    def fit(self, raw_documents, y=None):
+        self.fit_transform(raw_documents, y)
+        return self
+
+    def fit_transform(self, raw_documents, y=None):
+        docs = list(raw_documents)
+        try:
+            self.empty_ = False
+            return super().fit_transform(docs, y)
+        except ValueError:  # "empty vocabulary" or "after pruning, no terms remain"
+            self.empty_ = True
+            self.vocabulary_ = {}
+            return sp.csr_matrix((len(docs), 1), dtype=self.dtype)
+
+    def transform(self, raw_documents):
+        check_is_fitted(self, "empty_")
+        if self.empty_:
+            return sp.csr_matrix((len(list(raw_documents)), 1), dtype=self.dtype)
+        return super().transform(raw_documents)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "empty_")
+        if self.empty_:
+            return np.array(["(no words)"], dtype=object)
+        return super().get_feature_names_out(input_features)

@@ -31,7 +31,12 @@ __all__ = ["TRUSTED_TYPES", "LoadedModel", "save", "load", "model_version"]
 
 #: Types beyond skops' default trust that our Pipelines contain. Anything else is refused.
 TRUSTED_TYPES: tuple[str, ...] = (
+    "annotate.models.document.DocumentPairFeatures",
+    "annotate.models.document.HeadlineFeatures",
+    "annotate.models.document.PerTargetNgrams",
+    "annotate.models.pipelines.FrameColumns",
     "annotate.models.features.ClaimFeatures",
+    "annotate.models.features.OptionalWordTfidf",
     "annotate.models.features.PairFeatures",
     "annotate.models.features.TargetWordTfidf",
     "annotate.models.features.WordTfidf",
@@ -42,6 +47,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "scipy.sparse._csr.csr_matrix",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.model_selection._split.StratifiedKFold",
     "sklearn.svm._classes.LinearSVC",
 )
 
@@ -109,6 +116,7 @@ def save(result, path: str | Path) -> dict[str, Any]:
             "params": m.params,
             "n": m.report["n"],
             "macro_f1": m.report["metrics"]["macro_f1"],
+            "preset": m.report.get("preset", "default"),
         }
     for stale in path.glob("*.skops"):
         if stale.stem not in result.models:

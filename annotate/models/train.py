@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import inspect
 import json
 import platform
 from dataclasses import dataclass, field
@@ -27,12 +28,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, confusion_matrix, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from annotate.errors import InputError
-from annotate.models.pipelines import frame, make_claim_model, make_stance_model
+from annotate.models.pipelines import FrameColumns, calibration_folds, frame
+from annotate.models.presets import DEFAULT_PRESET, get_preset
 from annotate.schema import Schema
 
 __all__ = ["FieldModel", "TrainResult", "train", "train_file", "summary_lines", "report_html", "LIBRARIES"]
@@ -100,6 +106,8 @@ def train(
     params: dict[str, dict[str, Any]] | None = None,
     learning_curve: bool = True,
     random_state: int = 0,
+    preset: str = DEFAULT_PRESET,
+    evaluate: bool = True,
 ) -> TrainResult:
     """Fit and cross-validate one model per field of ``labels``.
 
@@ -117,11 +125,18 @@ def train(
         leaves its rows out and records a warning in the report.
     hints : claim model reads speaker / position / in_quote: ``True``, ``False``, or ``"auto"``
         (when any row has a speaker or a non-zero position).
-    params : keyword arguments per field for ``make_claim_model`` / ``make_stance_model``.
+    params : keyword arguments per field for the preset's factory (``make_claim_model`` ...).
     learning_curve : also fit on 25/50/75% of every training fold (four times the CV cost).
+    preset : which models to build (:data:`annotate.models.presets.PRESETS`), recorded in the
+        report and the model card.
+    evaluate : run the grouped cross-validation and the baselines (False: only the final fit,
+        as ``annotate bench`` does, which scores its own held-out split).
     """
     if on_rare_class not in ("error", "drop"):
-        raise ValueError(f"on_rare_class must be 'error' or 'drop'; got {on_rare_class!r}")
+        raise InputError(
+            f"unknown rare-class policy '{on_rare_class}'", hint="use --on-rare-class error or --on-rare-class drop"
+        )
+    chosen = get_preset(preset)
     source = labels.attrs.get("path", "<labels>")
     if labels.empty:
         raise InputError("no labels to train on", path=source, hint="label some sentences first")
@@ -141,16 +156,18 @@ def train(
             else bool(hints)
         )
         kwargs = dict((params or {}).get(fname, {}))
-        if not stance:
+        kind = "stance" if stance else "claim"
+        make = chosen.factory(kind)
+        if "hints" in inspect.signature(make).parameters:
             kwargs.setdefault("hints", use_hints)
-        make = make_stance_model if stance else make_claim_model
         X = frame(rows, stance=stance)
         y = rows["label"].to_numpy()
         order = [v for v in f.values if v in set(y)]
-        report = _cross_validate(make, kwargs, X, rows, y, order, n_splits, learning_curve, random_state)
-        report.update(
-            kind="stance" if stance else "claim", params=_jsonable(kwargs), warnings=warnings + report["warnings"]
-        )
+        if evaluate:
+            report = _cross_validate(make, kwargs, X, rows, y, order, n_splits, learning_curve, random_state, kind)
+        else:
+            report = _unevaluated(y, order)
+        report.update(kind=kind, preset=chosen.name, params=_jsonable(kwargs), warnings=warnings + report["warnings"])
         final = make(**kwargs)
         _set_calibration_cv(final, y)
         final.fit(X, y)
@@ -205,9 +222,15 @@ def _check_classes(
 
 
 def _set_calibration_cv(model: Pipeline, y: np.ndarray) -> None:
-    """Calibration folds: at most the model's ``cv``, at least 2, never more than the rarest class."""
-    smallest = int(pd.Series(y).value_counts().min())
-    model.set_params(clf__cv=max(2, min(model.get_params()["clf__cv"], smallest)))
+    """Calibration folds: at most the model's ``cv``, at least 2, never more than the rarest class.
+
+    Models without internal folds (boosted trees) are left as they are.
+    """
+    cv = model.get_params().get("clf__cv")
+    k = cv if isinstance(cv, int) else getattr(cv, "n_splits", None)
+    if k is not None:
+        smallest = int(pd.Series(y).value_counts().min())
+        model.set_params(clf__cv=calibration_folds(max(2, min(k, smallest))))
 
 
 def _fit(make, kwargs: dict[str, Any], X: pd.DataFrame, y: np.ndarray) -> Pipeline | None:
@@ -241,6 +264,7 @@ def _cross_validate(
     n_splits: int,
     learning_curve: bool,
     random_state: int,
+    kind: str = "claim",
 ) -> dict[str, Any]:
     warnings: list[str] = []
     groups = rows["group"].fillna(rows["sentence_id"]).fillna(pd.Series(rows.index.astype(str)))
@@ -262,7 +286,10 @@ def _cross_validate(
     fractions = _LEARNING_FRACTIONS if learning_curve else (1.0,)
     curve: dict[float, list[tuple[int, float]]] = {fr: [] for fr in fractions}
     oof = np.zeros((len(X), len(order)))
+    baseline_pred = {name: np.empty(len(X), dtype=object) for name in BASELINES}
     for train_idx, test_idx in splits:
+        for name, build in BASELINES.items():
+            baseline_pred[name][test_idx] = build(kind).fit(X.iloc[train_idx], y[train_idx]).predict(X.iloc[test_idx])
         for fr in fractions:
             idx = train_idx if fr == 1.0 else np.sort(rng.choice(train_idx, int(len(train_idx) * fr), replace=False))
             model = _fit(make, kwargs, X.iloc[idx], y[idx])
@@ -282,9 +309,27 @@ def _cross_validate(
             "support": int(support[j]),
             "average_precision": round(float(average_precision_score(y == c, oof[:, j])), 4),
         }
+    key, key_name = key_classes(order, kind)
+    model_key = _key_f1(y, pred, order, key)
+    baselines = {
+        name: {
+            "macro_f1": round(float(f1_score(y, p, labels=order, average="macro", zero_division=0)), 4),
+            "key_f1": _key_f1(y, p, order, key),
+        }
+        for name, p in baseline_pred.items()
+    }
+    plain = baselines["tfidf_logreg"]
+    if model_key <= plain["key_f1"] or np.mean(f1) <= plain["macro_f1"]:
+        warnings.append(
+            f"does not beat the plain TF-IDF + logistic regression baseline ({key_name} {model_key:.3f} vs "
+            f"{plain['key_f1']:.3f}, macro-F1 {np.mean(f1):.3f} vs {plain['macro_f1']:.3f}): "
+            "label more, or try another --preset; too weak to pre-annotate"
+        )
     return {
         "n": len(y),
         "labels": order,
+        "key_metric": {"name": key_name, "classes": key, "model": model_key},
+        "baselines": baselines,
         "class_balance": {c: int((y == c).sum()) for c in order},
         "cv": {"n_splits": k, "grouped": grouped, "n_groups": int(n_groups), "random_state": random_state},
         "metrics": {
@@ -308,6 +353,67 @@ def _cross_validate(
             for fr in fractions
         ],
         "warnings": warnings,
+    }
+
+
+def _majority(kind: str) -> Pipeline:
+    return Pipeline([("columns", FrameColumns(("text",))), ("clf", DummyClassifier(strategy="most_frequent"))])
+
+
+def _tfidf_logreg(kind: str) -> Pipeline:
+    # Label Studio's scikit-learn example backend: TF-IDF of the text into logistic regression.
+    # For a stance field the target's words go in beside the text's, as the one model sees
+    # every target.
+    cols: list[tuple[str, Any, Any]] = [("text", TfidfVectorizer(), "text")]
+    if kind == "stance":
+        cols.append(("target", TfidfVectorizer(), "target"))
+    return Pipeline(
+        [
+            ("columns", FrameColumns(("target", "text") if kind == "stance" else ("text",))),
+            ("features", ColumnTransformer(cols)),
+            ("clf", LogisticRegression(max_iter=1000)),
+        ]
+    )
+
+
+#: The baselines every training report compares the model with, under the same folds.
+BASELINES = {"majority": _majority, "tfidf_logreg": _tfidf_logreg}
+
+_STANCE_KEYS = {"favor", "favour", "for", "against", "agree", "disagree", "support", "oppose"}
+
+
+def key_classes(labels: list[str], kind: str) -> tuple[list[str], str]:
+    """The classes whose F1 matters most for a field, and the name of that score.
+
+    A claim field: its check-worthy class ("F1 check-worthy"); a stance field: the classes that
+    take a side, favor and against ("F1 favor/against", the mean of their F1s, as SemEval-2016
+    scores). Otherwise, or when those classes are absent: every class (macro-F1).
+    """
+    if kind == "stance":
+        key = [c for c in labels if c.strip().lower() in _STANCE_KEYS]
+        if key:
+            return key, "F1 " + "/".join(key)
+    else:
+        key = [c for c in labels if "check" in c.lower() and "worthy" in c.lower() and not c.lower().startswith("not")]
+        if key:
+            return key[:1], f"F1 {key[0]}"
+    return list(labels), "macro-F1"
+
+
+def _key_f1(y: np.ndarray, pred: np.ndarray, order: list[str], key: list[str]) -> float:
+    f1 = f1_score(y, pred, labels=key, average=None, zero_division=0)
+    return round(float(np.mean(f1)), 4)
+
+
+def _unevaluated(y: np.ndarray, order: list[str]) -> dict[str, Any]:
+    """The report of a model trained without cross-validation (``evaluate=False``)."""
+    return {
+        "n": len(y),
+        "labels": order,
+        "class_balance": {c: int((y == c).sum()) for c in order},
+        "cv": None,
+        "metrics": {"macro_f1": None, "accuracy": None, "per_class": {}},
+        "warnings": ["not cross-validated (evaluate=False): scored elsewhere"],
     }
 
 
@@ -345,12 +451,18 @@ def report_html(report: dict[str, Any], card: dict[str, Any] | None = None) -> s
         parts.append(f"<h2>{e(fname)} ({e(r['kind'])} model)</h2>")
         for w in r["warnings"]:
             parts.append(f"<p class='warn'>Warning: {e(w)}</p>")
+        if cv is None:
+            parts.append(
+                f"<p>{r['n']} labels; not cross-validated.</p><p>Parameters: <code>{e(str(r['params']))}</code></p>"
+            )
+            continue
         parts.append(
             f"<p>{r['n']} labels; {cv['n_splits']}-fold cross-validation, "
             f"{'grouped by document (' + str(cv['n_groups']) + ' documents)' if cv['grouped'] else 'not grouped'}. "
             f"Macro-F1 <b>{r['metrics']['macro_f1']:.3f}</b>, accuracy {r['metrics']['accuracy']:.3f} "
             "(out-of-fold predictions).</p>"
         )
+        parts.append(_baselines_html(r))
         parts.append(
             "<table><tr><th>class</th><th>labels</th><th>precision</th><th>recall</th><th>F1</th><th>AP</th></tr>"
         )
@@ -375,6 +487,23 @@ def report_html(report: dict[str, Any], card: dict[str, Any] | None = None) -> s
         parts.append(f"</table><p>Parameters: <code>{e(str(r['params']))}</code></p>")
     parts.append(f"<h2>Libraries</h2><p><code>{e(str(report['libraries']))}</code></p></body></html>")
     return "\n".join(parts)
+
+
+def _baselines_html(r: dict[str, Any]) -> str:
+    """The model beside the majority and plain TF-IDF + logistic-regression baselines (same folds)."""
+    if "baselines" not in r:
+        return ""
+    key = html.escape(r["key_metric"]["name"])
+    rows = [
+        f"<h3>Beside the baselines (same folds)</h3><table><tr><th>model</th><th>{key}</th><th>macro-F1</th></tr>",
+        f"<tr><td><b>this model</b> (preset {html.escape(r.get('preset', DEFAULT_PRESET))})</td>"
+        f"<td><b>{r['key_metric']['model']:.3f}</b></td><td><b>{r['metrics']['macro_f1']:.3f}</b></td></tr>",
+    ]
+    names = {"tfidf_logreg": "TF-IDF + logistic regression (Label Studio's example)", "majority": "majority class"}
+    for name, b in r["baselines"].items():
+        label = html.escape(names.get(name, name))
+        rows.append(f"<tr><td>{label}</td><td>{b['key_f1']:.3f}</td><td>{b['macro_f1']:.3f}</td></tr>")
+    return "".join(rows) + "</table>"
 
 
 def _curve_svg(points: list[dict[str, Any]], width: int = 360, height: int = 180) -> str:
@@ -429,11 +558,20 @@ def train_file(
 def summary_lines(card: dict[str, Any], output: str | Path) -> list[str]:
     """What ``annotate train`` prints: one line per field, then where the report is."""
     lines = [f"model {card['model_version']} -> {output}"]
-    for fname, f in card["fields"].items():
-        lines.append(
-            f"  {fname} ({f['kind']}): {f['n']} labels, {len(f['labels'])} classes, CV macro-F1 {f['macro_f1']:.3f}"
-        )
     report = json.loads((Path(output) / "report.json").read_text("utf-8"))
+    for fname, f in card["fields"].items():
+        r = report["fields"][fname]
+        preset = r.get("preset", DEFAULT_PRESET)
+        line = f"  {fname} ({f['kind']}, preset {preset}): {f['n']} labels, {len(f['labels'])} classes"
+        if r.get("cv") is not None:
+            line += f", CV macro-F1 {f['macro_f1']:.3f}"
+        if "baselines" in r:
+            k, plain = r["key_metric"], r["baselines"]["tfidf_logreg"]
+            line += (
+                f", {k['name']} {k['model']:.3f} (TF-IDF + LR baseline {plain['key_f1']:.3f}, "
+                f"majority {r['baselines']['majority']['key_f1']:.3f})"
+            )
+        lines.append(line)
     for fname, r in report["fields"].items():
         lines.extend(f"  warning ({fname}): {w}" for w in r["warnings"])
     lines.append(f"  report: {Path(output) / 'report.html'}")
