@@ -1,4 +1,6 @@
-"""Public benchmarks for stance and check-worthiness: loaders, official scorers, models, runner.
+"""Public benchmarks for stance and check-worthiness: loaders, official scorers, runner.
+
+The models are the users' own: each benchmark trains a preset of :mod:`annotate.models.presets`.
 
     from annotate.bench import run_benchmark
     result = run_benchmark("semeval2016", "semeval2016-task6-trainingdata.txt", fast=True)

@@ -49,6 +49,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.model_selection._split.StratifiedKFold",
+    "sklearn.utils._bunch.Bunch",  # VotingClassifier.named_estimators_ (a dict)
     "sklearn.svm._classes.LinearSVC",
 )
 

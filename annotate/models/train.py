@@ -226,11 +226,13 @@ def _set_calibration_cv(model: Pipeline, y: np.ndarray) -> None:
 
     Models without internal folds (boosted trees) are left as they are.
     """
-    cv = model.get_params().get("clf__cv")
-    k = cv if isinstance(cv, int) else getattr(cv, "n_splits", None)
-    if k is not None:
-        smallest = int(pd.Series(y).value_counts().min())
-        model.set_params(clf__cv=calibration_folds(max(2, min(k, smallest))))
+    smallest = int(pd.Series(y).value_counts().min())
+    for key, cv in model.get_params().items():
+        if key != "clf__cv" and not key.endswith("__clf__cv"):
+            continue  # the calibration folds of a model, or of each member of an ensemble
+        k = cv if isinstance(cv, int) else getattr(cv, "n_splits", None)
+        if k is not None:
+            model.set_params(**{key: calibration_folds(max(2, min(k, smallest)))})
 
 
 def _fit(make, kwargs: dict[str, Any], X: pd.DataFrame, y: np.ndarray) -> Pipeline | None:
