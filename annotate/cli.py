@@ -1,13 +1,15 @@
 """The ``annotate`` command line: one short function per command over the library.
 
 This is the only place where errors become a line on stderr and an exit status: library
-functions raise :class:`annotate.errors.AnnotateError`, which :class:`_Group` catches once,
-prints as ``error: <message>`` and turns into exit status 2. Anything else is a bug and keeps
-its traceback.
+functions raise :class:`annotate.errors.AnnotateError`, which :class:`_Group` catches once and
+prints as ``error: <message>``; bad input exits 2, a server or model failure 1
+(:func:`exit_status`). A file that cannot be written (read-only, no permission, a file in place of
+a folder, a full disk) is one line too. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +17,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from annotate.errors import AnnotateError, InputError
+from annotate.errors import AnnotateError, InputError, ModelError, StudioError
 from annotate.progress import is_tty as _is_tty
 
 
@@ -25,7 +27,39 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except AnnotateError as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(exit_status(err)) from None
+        except OSError as err:
+            if err.filename is None:
+                raise  # not about a file the user named: a bug, keep the traceback
+            typer.echo(f"error: {os_error_line(err)}", err=True)
+            raise typer.Exit(exit_status(err)) from None
+
+
+# errno values that say the machine failed (a full or broken disk), not the user's choice of path
+_MACHINE_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EDQUOT}
+
+
+def exit_status(err: BaseException) -> int:
+    """2 for the user's mistake (bad input, an unwritable destination); 1 for a server, model or machine failure."""
+    if isinstance(err, StudioError | ModelError):
+        return 1
+    if isinstance(err, OSError) and err.errno in _MACHINE_ERRNOS:
+        return 1
+    return 2
+
+
+def os_error_line(err: OSError) -> str:
+    """One line for a file the command could not read or write: where, what, what to do."""
+    what = err.strerror or type(err).__name__
+    if err.errno in _MACHINE_ERRNOS:
+        hint = "free some space or write to another disk, then run the command again"
+    elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "choose a folder you can write to"
+    elif err.errno in (errno.ENOTDIR, errno.EISDIR, errno.EEXIST):
+        hint = "a file stands where a folder is needed, or the other way round: choose another path"
+    else:
+        hint = "check the path"
+    return f"{err.filename}: {what.lower()}. {hint}."
 
 
 def _app(help: str) -> typer.Typer:
@@ -289,7 +323,7 @@ def resolve_command(
         rv = None
     res = resolve(df, sch, method=method, on_tie=on_tie, review=rv)  # type: ignore[arg-type]
     conflicts = conflicts or output.with_name(output.stem + ".conflicts.jsonl")
-    n, k = write_gold(res, output, conflicts)
+    n, k = write_gold(res, output, conflicts, inputs=(path, review))
     by = ", ".join(f"{m}: {c}" for m, c in res.gold["method"].value_counts().items())
     why = ", ".join(f"{r}: {c}" for r, c in res.conflicts["reason"].value_counts().items())
     _echo(f"wrote {n} gold labels to {output}" + (f" ({by})" if by else ""))

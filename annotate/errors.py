@@ -6,8 +6,9 @@
      +-- StudioError            Label Studio is unreachable, refuses the token, lacks a project...
      +-- ModelError             a model file is missing, untrusted, or from another schema
 
-The CLI catches ``AnnotateError`` once (``annotate.cli``) and exits with status 2;
-anything else is a bug and keeps its traceback.
+The CLI catches ``AnnotateError`` once (``annotate.cli``) and exits with status 2 for an
+``InputError`` (the user's mistake) and 1 for a ``StudioError`` or ``ModelError`` (a server or
+model failure); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from annotate.errors import InputError
 
 __all__ = [
     "atomic_write",
+    "ensure_not_input",
     "read_text",
     "read_jsonl",
     "parse_jsonl",
@@ -49,6 +50,28 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def ensure_not_input(output: str | Path, *inputs: str | Path | None) -> None:
+    """Refuse an ``output`` that is one of the ``inputs``, or lies inside an input folder.
+
+    An input is never an output: ``ingest x.jsonl -o x.jsonl`` would replace the input with the
+    output, and an output written into a folder of inputs becomes an input of the next run.
+    Symlinks and hard links to an input count as the input.
+    """
+    out = Path(output)
+    resolved = out.resolve()
+    for given in inputs:
+        if given is None:
+            continue
+        src = Path(given)
+        same = resolved == src.resolve() or (out.exists() and src.exists() and os.path.samefile(out, src))
+        inside = src.is_dir() and src.resolve() in resolved.parents
+        if same or inside:
+            where = "is the input" if same else f"is inside the input folder {src}"
+            raise InputError(
+                f"the output {where}", path=out, hint="write the output somewhere else: an input is never overwritten"
+            )
 
 
 def dumps(record: Any) -> str:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from annotate.agreement import _votes_by_item, prepare, votes
 from annotate.errors import InputError
-from annotate.io import write_jsonl
+from annotate.io import ensure_not_input, write_jsonl
 from annotate.schema import Field, Schema
 
 __all__ = ["Resolution", "GOLD_COLUMNS", "CONFLICT_COLUMNS", "METHODS", "resolve", "write_gold", "gold_records"]
@@ -246,15 +246,25 @@ def gold_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: clean(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
 
 
-def write_gold(resolution: Resolution, path: str | Path, conflicts_path: str | Path | None = None) -> tuple[int, int]:
+def write_gold(
+    resolution: Resolution,
+    path: str | Path,
+    conflicts_path: str | Path | None = None,
+    *,
+    inputs: tuple[str | Path | None, ...] = (),
+) -> tuple[int, int]:
     """Write gold labels (and conflicts) as JSONL, atomically; return (n_gold, n_conflicts).
 
     ``conflicts_path`` defaults to ``<path stem>.conflicts.jsonl`` beside ``path``. Every line of
     gold.jsonl: ``{"item", "sentence_id", "target", "field", "label", "confidence",
-    "n_annotators", "method", "votes"}``; of conflicts: :data:`CONFLICT_COLUMNS`.
+    "n_annotators", "method", "votes"}``; of conflicts: :data:`CONFLICT_COLUMNS`. ``inputs`` (the
+    annotations folder or table, the review file) are refused as outputs, and so is any path
+    inside an input folder, where a later ``agree`` would read the gold file as annotations.
     """
     path = Path(path)
     conflicts_path = Path(conflicts_path) if conflicts_path else path.with_name(path.stem + ".conflicts.jsonl")
+    ensure_not_input(path, *inputs)
+    ensure_not_input(conflicts_path, *inputs, path)
     n = write_jsonl(path, gold_records(resolution.gold))
     k = write_jsonl(conflicts_path, gold_records(resolution.conflicts))
     return n, k

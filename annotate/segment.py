@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from annotate.corpus import Document, read_documents
-from annotate.io import atomic_write, dumps, sha256_hex
+from annotate.io import atomic_write, dumps, ensure_not_input, sha256_hex
 
 __all__ = ["Sentence", "IngestSummary", "split_spans", "segment", "ingest", "sentence_id"]
 
@@ -444,6 +444,8 @@ def ingest(
     from annotate.parallel import ordered_map
     from annotate.progress import progress as show_progress
 
+    paths = [paths] if isinstance(paths, str | Path) else list(paths)
+    ensure_not_input(output, *paths)
     summary = IngestSummary(output=str(output))
     docs = read_documents(paths)
     with atomic_write(output) as fh, show_progress(progress, "ingesting") as tick:

@@ -159,7 +159,7 @@ class Backend:
             raise ValueError(f"retrain_every must be >= 0; got {retrain_every}")
         self.models_dir = Path(models_dir)
         if (self.models_dir / "card.json").exists():
-            raise ModelError(
+            raise InputError(
                 f"{self.models_dir} is a model folder, not a folder of model versions",
                 hint=f"serve its parent: --models {self.models_dir.parent}",
             )
@@ -212,7 +212,7 @@ class Backend:
                 s = Schema.from_file(cand)
                 if s.hash == want:
                     return s
-        raise ModelError(
+        raise InputError(
             f"{folder}: cannot find the schema the model was trained for "
             f"({card.get('schema', {}).get('path', '?')}, hash {want})",
             hint="pass the schema with --schema",

@@ -345,6 +345,9 @@ def suggest_file(
     Returns counts: ``candidates`` (sentences not excluded), ``scored`` (tasks scored),
     ``written``, and with ``diversity`` the ``pool`` size and whether it was ``pool_exhausted``.
     """
+    from annotate.io import ensure_not_input
+
+    ensure_not_input(output, sentences, exclude_path, model_path)
     from annotate.io import write_jsonl
     from annotate.labels import read_table
     from annotate.models.predict import iter_record_chunks

@@ -11,7 +11,7 @@ import pytest
 from models_data import claim_rows, demo_model, stance_rows, write_csv, write_jsonl
 from sklearn.model_selection import GridSearchCV, cross_validate
 
-from annotate.errors import ModelError
+from annotate.errors import InputError
 from annotate.labels import load_labels
 from annotate.models.pipelines import frame, make_claim_model, make_stance_model
 from annotate.models.store import TRUSTED_TYPES, load, save
@@ -208,7 +208,7 @@ def test_cli_tampered_model_file(cli, demo, tmp_path):
         z.writestr("extra.txt", "x")
     sents = write_jsonl(tmp_path / "s.jsonl", [{"sentence_id": "s1", "text": "Hi."}])
     code, _, err = cli("predict", copy, sents, "-o", tmp_path / "p.jsonl")
-    assert code == 2
+    assert code == 1  # a model failure, not the user's input
     assert one_line(err) == (
         f"error: {copy / 'claim_type.skops'}: file differs from the one the model card recorded (sha256 mismatch); "
         "it was changed or damaged after training. retrain the model or restore the file."
@@ -228,14 +228,14 @@ def test_cli_untrusted_types_are_refused(cli, tmp_path, schema_path):
     save(result, tmp_path / "bad")
     sents = write_jsonl(tmp_path / "s.jsonl", [{"sentence_id": "s1", "text": "Hi."}])
     code, _, err = cli("predict", tmp_path / "bad", sents, "-o", tmp_path / "p.jsonl")
-    assert code == 2
+    assert code == 1  # a model failure, not the user's input
     line = one_line(err)
     assert line.startswith(f"error: {tmp_path / 'bad' / 'claim_type.skops'}: refusing to load untrusted types: ")
     assert line.endswith(f"{Sneaky.__module__}.Sneaky. only load models trained by annotate; retrain it.")
 
 
 def test_missing_model_folder(tmp_path):
-    with pytest.raises(ModelError, match="no such model folder"):
+    with pytest.raises(InputError, match="no such model folder"):
         load(tmp_path / "nope")
 
 

@@ -75,7 +75,7 @@ def test_unreachable_postgresql_is_one_line_and_binds_nothing(fake_binary, tmp_p
     data_dir = tmp_path / "ls"
     monkeypatch.setenv(server.DATABASE_ENV, f"postgresql://ann:{SECRET}@127.0.0.1:{port}/labels")
     code, out, err = cli("studio", "start", "--data-dir", data_dir)
-    assert code == 2 and out == ""
+    assert code == 1 and out == ""  # a server failure
     assert err.strip() == (
         f"error: cannot reach PostgreSQL at postgresql://ann@127.0.0.1:{port}/labels (Connection refused). "
         "start the PostgreSQL server, or check host and port in --database."

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from annotate.errors import InputError
-from annotate.io import atomic_write, dumps, parse_jsonl, read_jsonl
+from annotate.io import atomic_write, dumps, ensure_not_input, parse_jsonl, read_jsonl
 from annotate.models.pipelines import frame
 from annotate.models.store import LoadedModel, load
 from annotate.schema import Field, Schema
@@ -384,6 +384,7 @@ def predict_file(
     from annotate.parallel import auto_jobs, ordered_map
     from annotate.progress import progress as progress_line
 
+    ensure_not_input(output, sentences, model_path)
     n_jobs = auto_jobs(n_jobs, sentences)
     model = load(model_path, schema)
     counts: Counter[str] = Counter()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from annotate.errors import ModelError
+from annotate.errors import InputError, ModelError
 from annotate.io import atomic_write, sha256_hex
 from annotate.schema import Schema
 
@@ -153,7 +153,7 @@ def load(path: str | Path, schema: Schema | None = None, *, trusted: tuple[str, 
     card_path = path / "card.json"
     if not card_path.exists():
         what = "no such model folder" if not path.exists() else "not a model folder (no card.json)"
-        raise ModelError(f"{path}: {what}", hint="give a folder written by `annotate train -o`")
+        raise InputError(f"{path}: {what}", hint="give a folder written by `annotate train -o`")
     try:
         card = json.loads(card_path.read_text("utf-8"))
         fields = card["fields"]
@@ -161,7 +161,8 @@ def load(path: str | Path, schema: Schema | None = None, *, trusted: tuple[str, 
     except (ValueError, KeyError, TypeError) as err:
         raise ModelError(f"{card_path}: not a valid model card ({err})", hint="retrain the model") from None
     if schema is not None and card_schema != schema.hash:
-        raise ModelError(
+        # the user picked a model and a schema that do not belong together: input, exit 2
+        raise InputError(
             f"{path}: model was trained for schema {card['schema'].get('path', '?')} (hash {card_schema}), "
             f"not {schema.path} (hash {schema.hash})",
             hint="use the schema it was trained with, or retrain with this one",

@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import httpx
 
-from annotate.errors import StudioError
+from annotate.errors import InputError, StudioError
 
 __all__ = [
     "ServerInfo",
@@ -151,15 +151,15 @@ def parse_database(url: str | None) -> Database:
     shown = f"{parts.scheme}://{parts.username or ''}@{parts.hostname or ''}{parts.path}"
     hint = "write it as postgresql://USER:PASSWORD@HOST:PORT/DBNAME (or `sqlite`)"
     if parts.scheme not in ("postgresql", "postgres"):
-        raise StudioError(f"unsupported database {shown!r}: only sqlite and postgresql are supported", hint=hint)
+        raise InputError(f"unsupported database {shown!r}: only sqlite and postgresql are supported", hint=hint)
     host = parse_qs(parts.query).get("host", [parts.hostname or ""])[0]
     name = unquote(parts.path.lstrip("/"))
     try:
         port = parts.port or 5432
     except ValueError:
-        raise StudioError(f"the database URL {shown!r} has a port that is not a number", hint=hint) from None
+        raise InputError(f"the database URL {shown!r} has a port that is not a number", hint=hint) from None
     if not host or not name or "/" in name or not parts.username:
-        raise StudioError(f"the database URL {shown!r} needs a user, a host and a database name", hint=hint)
+        raise InputError(f"the database URL {shown!r} needs a user, a host and a database name", hint=hint)
     password = unquote(parts.password) if parts.password else os.environ.get("PGPASSWORD", "")
     return Database("postgresql", unquote(parts.username), password, host, port, name)
 
@@ -182,7 +182,7 @@ def _database(data_dir: Path, wanted: Database | None) -> tuple[Database, bool]:
     if stored is None:
         return wanted or Database(), False
     if wanted is not None and wanted.display != stored.display:
-        raise StudioError(
+        raise InputError(
             f"the data dir {data_dir} belongs to the database {stored.display}, not {wanted.display}",
             hint="start the other database with its own --data-dir",
         )
@@ -417,7 +417,7 @@ def start(
         previous = (_read_state(data_dir) or {}).get("port")
         port = next((p for p in (previous, DEFAULT_PORT) if p and _port_free(p)), None) or free_port()
     elif not _port_free(port):
-        raise StudioError(f"port {port} on 127.0.0.1 is already in use", hint="choose another with --port")
+        raise InputError(f"port {port} on 127.0.0.1 is already in use", hint="choose another with --port")
     url = f"http://127.0.0.1:{port}"
     log_path = data_dir / "server.log"
     cmd = [exe, "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port)]
