@@ -126,6 +126,11 @@ def _object_keys(xml: str) -> dict[str, str]:
     return out
 
 
+def _is_id(value: Any) -> bool:
+    """A Label Studio object id: an int (not a bool) or a string."""
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
 class Backend:
     """One served models folder: the current model, the label log and the retrain worker.
 
@@ -449,6 +454,8 @@ class Backend:
             if not isinstance(anns, list):
                 raise RequestError(422, "ANNOTATIONS_DELETED needs 'annotations': a list of {'id': ...}")
             ids = [a.get("id") if isinstance(a, dict) else a for a in anns]
+            if not all(_is_id(i) for i in ids):
+                raise RequestError(422, "ANNOTATIONS_DELETED: every annotation id must be a number or a string")
             return [{"received": _now(), "action": action, "project": pid, "annotation_ids": ids}]
         anns = payload.get("annotation")
         tasks = payload.get("task")
@@ -461,8 +468,8 @@ class Backend:
         by_id = {t.get("id"): t for t in tasks if isinstance(t, dict)}
         out = []
         for ann in anns:
-            if not isinstance(ann, dict) or "id" not in ann:
-                raise RequestError(422, f"{action}: an annotation has no 'id'")
+            if not isinstance(ann, dict) or not _is_id(ann.get("id")):
+                raise RequestError(422, f"{action}: an annotation has no 'id' (a number or a string)")
             task = by_id.get(ann.get("task")) or (tasks[0] if len(tasks) == 1 else None)
             if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
                 raise RequestError(422, f"{action}: annotation {ann['id']} comes without its task's 'data'")
@@ -470,9 +477,23 @@ class Backend:
             data.setdefault("sentence_id", f"ls-{pid}-{task.get('id')}")
             if "target_id" not in data:
                 data["target_id"] = data.get("target") or ""
-            rows = list(
-                flatten([{**task, "data": data, "annotations": [ann]}], self.schema, snapshot="live", project=str(pid))
-            )
+            result = ann.get("result", [])
+            if not isinstance(result, list) or not all(
+                isinstance(item, dict) and isinstance(item.get("value", {}), dict) for item in result
+            ):
+                raise RequestError(422, f"{action}: annotation {ann['id']} has a malformed 'result' (a list of items)")
+            try:
+                rows = list(
+                    flatten(
+                        [{**task, "data": data, "annotations": [ann]}], self.schema, snapshot="live", project=str(pid)
+                    )
+                )
+            except (TypeError, AttributeError, ValueError, KeyError) as err:
+                # a result item of the wrong shape (choices that are not a list of strings...): the
+                # sender's mistake, answered with 422 rather than a 500
+                raise RequestError(
+                    422, f"{action}: cannot read annotation {ann['id']} ({type(err).__name__}: {err})"
+                ) from None
             keep = ("sentence_id", "doc_id", "text", "target", "target_id", "speaker", "in_quote", "position")
             out.append(
                 {
@@ -731,6 +752,11 @@ def create_app(
     auth = _parse_basic_auth(basic_auth)
 
     async def body(request: Request) -> dict[str, Any]:
+        # Only JSON: a cross-site page can POST text/plain or a form to a local port without a
+        # preflight, but not application/json (CORS), so a forged webhook cannot retrain the model.
+        kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if kind != "application/json":
+            raise RequestError(415, f"request body must be application/json; got {kind or 'no content type'}")
         raw = await request.body()
         try:
             data = json.loads(raw or b"null")
@@ -754,6 +780,7 @@ def create_app(
         backend.check_project(data.get("project"))
         if "tasks" not in data:
             raise RequestError(400, "request has no 'tasks' (a list of Label Studio tasks)")
+
         return JSONResponse(await run_in_threadpool(backend.predict, data["tasks"], data.get("label_config")))
 
     async def webhook(request: Request) -> JSONResponse:

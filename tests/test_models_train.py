@@ -215,6 +215,30 @@ def test_cli_tampered_model_file(cli, demo, tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda card: card["fields"]["claim_type"]["labels"].reverse(),  # predict would name the wrong labels
+        lambda card: card["fields"]["claim_type"].update(kind="stance"),
+        lambda card: card.update(name="other"),
+    ],
+)
+def test_cli_edited_model_card_is_refused(cli, demo, tmp_path, edit):
+    """Editing card.json changed what predict wrote without changing model_version."""
+    import shutil
+
+    copy = tmp_path / "edited"
+    shutil.copytree(demo, copy)
+    card = json.loads((copy / "card.json").read_text())
+    edit(card)
+    (copy / "card.json").write_text(json.dumps(card))
+    sents = write_jsonl(tmp_path / "s.jsonl", [{"sentence_id": "s1", "text": "Hi."}])
+    code, _, err = cli("predict", copy, sents, "-o", tmp_path / "p.jsonl")
+    assert code == 1
+    assert "the model card was changed after training" in one_line(err)
+    assert not (tmp_path / "p.jsonl").exists()
+
+
 class Sneaky(make_claim_model().__class__):  # a Pipeline subclass that skops does not know
     pass
 

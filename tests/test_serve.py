@@ -7,6 +7,7 @@ test checks that the server still answers, and ``Backend.wait_idle`` waits for i
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 import annotate.models.train as train_module
-from annotate.errors import InputError, ModelError
+from annotate.errors import InputError
 from annotate.schema import Schema
 from annotate.serve import NO_MODEL, create_app
 from tests.models_data import claim_rows, stance_rows, write_csv
@@ -188,12 +189,16 @@ def test_bad_requests_get_4xx_with_a_message_and_the_server_keeps_serving(models
     ]
     with TestClient(create_app(models, schema=schema, projects={3}), raise_server_exceptions=False) as c:
         for body, status, message in cases:
-            kw = {"content": body} if isinstance(body, bytes) else {"json": {"project": "3.17", **body}}
+            kw = (
+                {"content": body, "headers": {"content-type": "application/json"}}
+                if isinstance(body, bytes)
+                else {"json": {"project": "3.17", **body}}
+            )
             r = c.post("/predict", **kw)
             assert r.status_code == status, (body, r.text)
             assert message in r.json()["error"], (body, r.json())
             assert "Traceback" not in r.text
-        assert c.post("/webhook", content=b"nope").status_code == 400
+        assert c.post("/webhook", content=b"nope", headers={"content-type": "application/json"}).status_code == 400
         assert c.post("/webhook", json={"action": "ANNOTATION_CREATED", "project": {"id": 3}}).status_code == 422
         assert c.post("/webhook", json=created(annotation(1, 1, "Opinion"), task(1, "x"), project=9)).status_code == 404
         assert c.get("/nowhere").status_code == 404 and "error" in c.get("/nowhere").json()
@@ -211,7 +216,7 @@ def test_basic_auth(models: Path, schema: Schema):
 
 
 def test_models_dir_must_hold_versions_not_be_one(models: Path, schema: Schema):
-    with pytest.raises(ModelError, match="is a model folder, not a folder of model versions"):
+    with pytest.raises(InputError, match="is a model folder, not a folder of model versions"):
         create_app(models / "demo", schema=schema)
 
 
@@ -315,3 +320,45 @@ def test_cli_commands_are_documented_and_refuse_bad_input_in_one_line(cli, model
     assert code == 2 and err.strip() == "error: basic auth must be USER:PASS. e.g. --basic-auth annotate:s3cret."
     code, _out, err = cli("serve", "--models", models / "demo")
     assert code == 2 and "is a model folder, not a folder of model versions" in err and "Traceback" not in err
+
+
+def test_bodies_that_are_not_json_are_refused_so_a_web_page_cannot_forge_webhooks(models: Path, schema: Schema):
+    """Twenty forged text/plain ANNOTATION_CREATED events retrained and swapped the served model.
+
+    A page in the annotator's browser can POST text/plain to a local port without a CORS
+    preflight, but not application/json; the backend now takes JSON only.
+    """
+    event = created(annotation(1, 1, "Opinion"), task(1, "Exports rose 5% in 2019."))
+    with TestClient(create_app(models, schema=schema, retrain_every=0), raise_server_exceptions=False) as c:
+        for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None):
+            headers = {"content-type": kind} if kind else {}
+            r = c.post("/webhook", content=json.dumps(event), headers=headers)
+            assert r.status_code == 415, (kind, r.text)
+            assert "must be application/json" in r.json()["error"]
+            r = c.post("/predict", content=json.dumps({"tasks": [task(1, "x")]}), headers=headers)
+            assert r.status_code == 415
+        assert c.get("/health").json()["pending"] == 0
+        ok = c.post("/webhook", content=json.dumps(event), headers={"content-type": "application/json; charset=utf-8"})
+        assert ok.status_code == 200 and ok.json()["recorded"] == 1
+
+
+@pytest.mark.parametrize(
+    "ann",
+    [
+        {"id": 1, "result": 1},
+        {"id": 1, "result": "x"},
+        {"id": 1, "result": [None]},
+        {"id": 1, "result": [[{}]]},
+        {"id": 1, "result": [{"from_name": "claim_type", "type": "choices", "value": {"choices": 1}}]},
+        {"id": 1, "result": [{"from_name": "claim_type", "type": "choices", "value": 5}]},
+        {"id": [1], "result": []},
+        {"id": True, "result": []},
+    ],
+)
+def test_malformed_webhook_annotations_get_422_not_500(models: Path, schema: Schema, ann: dict[str, Any]):
+    body = {"action": "ANNOTATION_CREATED", "annotation": ann, "task": task(1, "x"), "project": {"id": 3}}
+    with TestClient(create_app(models, schema=schema), raise_server_exceptions=False) as c:
+        r = c.post("/webhook", json=body)
+        assert r.status_code == 422, r.text
+        assert "error" in r.json() and "Traceback" not in r.text
+        assert c.get("/health").json()["pending"] == 0

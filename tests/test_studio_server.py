@@ -6,6 +6,7 @@ import os
 import stat
 from pathlib import Path
 
+import httpx
 import pytest
 
 from annotate.errors import StudioError
@@ -77,6 +78,32 @@ def test_secrets_are_private_and_not_logged(studio):
         assert mode == 0o600, (name, oct(mode))
     assert studio.token not in (data_dir / "server.log").read_text(errors="replace")
     assert studio.token not in (data_dir / "server.json").read_text()
+
+
+@pytest.mark.integration
+def test_data_dir_and_database_are_private(studio):
+    """label_studio.sqlite3 (the admin token, every annotation) was world-readable."""
+    data_dir = Path(studio.data_dir)
+    assert stat.S_IMODE(os.stat(data_dir).st_mode) == 0o700
+    if studio.database == "sqlite":
+        mode = stat.S_IMODE(os.stat(data_dir / "label_studio.sqlite3").st_mode)
+        assert mode & 0o077 == 0, oct(mode)
+    for path in data_dir.iterdir():
+        if path.is_file():
+            assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, (path.name, oct(path.stat().st_mode))
+
+
+@pytest.mark.integration
+def test_no_error_reports_leave_the_machine(studio):
+    """Label Studio's pages carried a third-party error-tracking DSN, and its server reported to it."""
+    page = httpx.get(f"{studio.url}/user/login/", timeout=30).text
+    assert "sentry.io" not in page
+    # the settings the running server process was started with (Label Studio reads them once)
+    pid = int((Path(studio.data_dir) / "server.pid").read_text())
+    environ = dict(
+        item.split(b"=", 1) for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if b"=" in item
+    )
+    assert environ[b"SENTRY_DSN"] == b"" and environ[b"FRONTEND_SENTRY_DSN"] == b""
 
 
 @pytest.mark.integration

@@ -84,9 +84,19 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def model_version(name: str, file_hashes: list[str], schema_hash: str) -> str:
-    """``NAME-<8 hex>``: the name plus a hash of the model files and the schema."""
-    return f"{name}-{sha256_hex(''.join(file_hashes) + schema_hash, 8)}"
+def model_version(name: str, file_hashes: list[str], schema_hash: str, card: dict[str, Any] | None = None) -> str:
+    """``NAME-<8 hex>``: the name plus a hash of the model files, the schema and the card.
+
+    The card's content (labels, kinds, parameters...) changes what ``predict`` writes, so it is
+    part of the version: an edited ``card.json`` no longer matches its ``model_version`` and
+    :func:`load` refuses it.
+    """
+    body = "" if card is None else json.dumps(_card_body(card), sort_keys=True, ensure_ascii=False)
+    return f"{name}-{sha256_hex(''.join(file_hashes) + schema_hash + body, 8)}"
+
+
+def _card_body(card: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in card.items() if k != "model_version"}
 
 
 def save(result, path: str | Path) -> dict[str, Any]:
@@ -124,7 +134,7 @@ def save(result, path: str | Path) -> dict[str, Any]:
             stale.unlink()
     card = {
         "name": result.name,
-        "model_version": model_version(result.name, hashes, result.schema_hash),
+        "model_version": "",
         "created": result.created,
         "schema": {"path": result.schema_path, "hash": result.schema_hash},
         "training_data": result.data,
@@ -132,6 +142,7 @@ def save(result, path: str | Path) -> dict[str, Any]:
         "libraries": result.libraries,
         "format": "skops",
     }
+    card["model_version"] = model_version(result.name, hashes, result.schema_hash, card)
     report = result.report
     with atomic_write(path / "report.json") as fh:
         fh.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
@@ -166,6 +177,16 @@ def load(path: str | Path, schema: Schema | None = None, *, trusted: tuple[str, 
             f"{path}: model was trained for schema {card['schema'].get('path', '?')} (hash {card_schema}), "
             f"not {schema.path} (hash {schema.hash})",
             hint="use the schema it was trained with, or retrain with this one",
+        )
+    try:
+        expected = model_version(card["name"], [m["sha256"] for m in fields.values()], card_schema, card)
+    except (KeyError, TypeError) as err:
+        raise ModelError(f"{card_path}: not a valid model card ({err})", hint="retrain the model") from None
+    if card.get("model_version") != expected:
+        raise ModelError(
+            f"{card_path}: the model card was changed after training (it no longer matches its model_version "
+            f"{card.get('model_version')})",
+            hint="retrain the model or restore card.json",
         )
     estimators = {}
     for fname, meta in fields.items():

@@ -348,8 +348,11 @@ _LS_SETTINGS = ("LABEL_STUDIO_", "HEARTEX_", "DJANGO_DB", "POSTGRE_", "DATABASE_
 def _base_env(data_dir: Path, db: Database) -> dict[str, str]:
     """The environment every Label Studio command of ``data_dir`` runs with."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_LS_SETTINGS)}
+    # Label Studio sends error reports to a third-party service by default (SENTRY_DSN and
+    # FRONTEND_SENTRY_DSN in its settings); empty values turn both off: nothing leaves the machine
     env.update({"LABEL_STUDIO_BASE_DATA_DIR": str(data_dir), "LATEST_VERSION_CHECK": "false",
-                "COLLECT_ANALYTICS": "false", **db.env()})  # fmt: skip
+                "COLLECT_ANALYTICS": "false", "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "",
+                **db.env()})  # fmt: skip
     return env
 
 
@@ -411,6 +414,7 @@ def start(
     exe = find_binary(binary)
     db, bound = _database(data_dir, wanted)
     data_dir.mkdir(parents=True, exist_ok=True)
+    _make_private(data_dir)
     _reachable(db)
     email, password, token = _credentials(data_dir)
     if port is None:
@@ -430,7 +434,7 @@ def start(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stop() signals the whole group
-            preexec_fn=None if detach else _die_with_parent,
+            preexec_fn=_private_child if detach else _private_child_dying_with_parent,
         )
     (data_dir / "server.pid").write_text(f"{proc.pid}\n")
     state = {"url": url, "port": port, "pid": proc.pid, "email": email, "database": db.display}
@@ -444,6 +448,7 @@ def start(
                 hint=f"see the log {log_path}",
             )
         if _healthy(url):
+            _make_private(data_dir)  # the database and media Label Studio created on its first start
             if not bound:
                 _check_admin_token(url, token, db, proc.pid)
                 _bind(data_dir, db)
@@ -486,6 +491,28 @@ def _last_error(log_path: Path) -> str:
         return ""
     errors = [ln.strip() for ln in lines if re.match(r"^[\w.]+(Error|Exception)\b", ln.strip())]
     return errors[-1][:300] if errors else ""
+
+
+def _make_private(data_dir: Path) -> None:
+    """The data dir is the owner's alone (0700), and so are the files in it (0600).
+
+    ``label_studio.sqlite3`` holds the admin token and every annotation, which the 0600 ``token``
+    file alone did not protect: Label Studio creates its files with the default umask.
+    """
+    os.chmod(data_dir, 0o700)
+    for path in data_dir.iterdir():
+        if path.is_file() and not path.is_symlink():
+            os.chmod(path, 0o600)
+
+
+def _private_child() -> None:
+    """In the server's child before exec: every file Label Studio creates is the owner's alone."""
+    os.umask(0o077)
+
+
+def _private_child_dying_with_parent() -> None:
+    _private_child()
+    _die_with_parent()
 
 
 def _die_with_parent() -> None:
