@@ -432,8 +432,6 @@ def results_table(results: list[dict[str, Any]]) -> str:
             where = f"dev: {b.split}"
         if r.get("subsampled"):
             where += " (fast subsample)"
-        elif r.get("fast"):
-            where += " (fast model)"
         target = "-" if np.isnan(b.target) else f"> {_fmt(b.target, b.unit)}"
         lines.append(
             f"| {b.title} | {b.metric} ({b.unit}) | {score} | {where} | {r['n_train']} / {r['n_test']} "

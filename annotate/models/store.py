@@ -18,7 +18,11 @@ or damaged), and that the file holds only trusted types. Each failure is a one-l
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,15 +106,65 @@ def _card_body(card: dict[str, Any]) -> dict[str, Any]:
 def save(result, path: str | Path) -> dict[str, Any]:
     """Write a :class:`~annotate.models.train.TrainResult` into the folder ``path``; return the card.
 
-    Files are written atomically; an existing folder is updated in place (its old ``.skops`` files
-    for fields not in ``result`` are removed so the card and the folder agree).
+    The whole folder is built beside ``path`` and swapped in at the end (:func:`_swap_in`), so a
+    train killed half-way, or failing to write, leaves the old model as it was: never a new
+    ``.skops`` file beside the old card.
     """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(errno.EEXIST, "a file stands where the model folder goes", str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".building", dir=path.parent))
+    try:
+        card = _write_folder(result, build)
+        _swap_in(build, path)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    return card
+
+
+def _swap_in(build: Path, path: Path) -> None:
+    """Put the finished folder ``build`` at ``path``, replacing an older model there.
+
+    On Linux the two folders are exchanged in one ``renameat2(RENAME_EXCHANGE)`` call, so
+    ``path`` is the old model or the new one at every instant; elsewhere the old folder is first
+    renamed aside (a kill between the two renames leaves it there, named ``.NAME.*.old``).
+    """
+    os.chmod(build, 0o755)  # mkdtemp makes it 0700; a model folder reads like any other
+    if not path.exists():
+        os.rename(build, path)
+        return
+    if _exchange(build, path):
+        shutil.rmtree(build, ignore_errors=True)  # it now holds the old model
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    os.rmdir(old)
+    os.rename(path, old)
+    os.rename(build, path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths with Linux's renameat2; False where that is not available."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return done == 0
+
+
+def _write_folder(result, path: Path) -> dict[str, Any]:
+    """Write the model files, the report and the card into the empty folder ``path``."""
     import skops.io as sio
 
     from annotate.models.train import report_html
 
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
     fields: dict[str, Any] = {}
     hashes = []
     for fname, m in result.models.items():
@@ -129,9 +183,6 @@ def save(result, path: str | Path) -> dict[str, Any]:
             "macro_f1": m.report["metrics"]["macro_f1"],
             "preset": m.report.get("preset", "default"),
         }
-    for stale in path.glob("*.skops"):
-        if stale.stem not in result.models:
-            stale.unlink()
     card = {
         "name": result.name,
         "model_version": "",
