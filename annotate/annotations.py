@@ -53,7 +53,24 @@ def latest_snapshot(path: str | Path) -> Path:
 def load_annotations(path: str | Path) -> pd.DataFrame:
     """Load the flat table of the latest snapshot under ``path`` (or of the snapshot file given)."""
     table = latest_snapshot(path)
-    return table_frame([rec for _line, rec in read_jsonl(table, allow_empty=True)], path=table)
+    rows = []
+    for line, rec in read_jsonl(table, allow_empty=True):
+        missing = [key for key in _ROW_KEYS if key not in rec]
+        if missing:
+            # a sentences file, a gold file or predictions given by mistake: say so, do not
+            # compute agreement over an empty table
+            raise InputError(
+                f"not a row of the annotations table (no {', '.join(missing)})",
+                path=table,
+                line=line,
+                hint="give the folder or table that `annotate pull` wrote",
+            )
+        rows.append(rec)
+    return table_frame(rows, path=table)
+
+
+#: Keys every row of the annotations table has (a skip row too).
+_ROW_KEYS = ("task_id", "annotation_id", "annotator")
 
 
 def table_frame(rows: list[dict[str, Any]], path: str | Path | None = None) -> pd.DataFrame:

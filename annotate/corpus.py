@@ -123,6 +123,7 @@ def read_documents(paths: Iterable[str | Path] | str | Path) -> Iterator[Documen
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
+    paths = list(paths)
     seen: dict[str, str] = {}
     for path in iter_files(paths):
         suffix = path.suffix.lower()
@@ -141,6 +142,13 @@ def read_documents(paths: Iterable[str | Path] | str | Path) -> Iterator[Documen
                 )
             seen[doc.doc_id] = where
             yield doc
+    if not seen:
+        # an empty folder (or one of hidden files only) is a mistake, not an empty corpus
+        shown = ", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
+        raise InputError(
+            f"no documents in {shown}",
+            hint="give .txt, .md, .html or .jsonl files, or the folder that holds them",
+        )
 
 
 def _front_matter(text: str, path: Path) -> tuple[dict[str, str], str]:

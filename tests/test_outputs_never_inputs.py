@@ -106,3 +106,48 @@ def test_a_folder_in_place_of_the_output_file_is_one_line(cli, tmp_path, sample_
     assert code == 2
     assert "sentences.jsonl" in _one_line(err)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+# --- inputs that are not what the command reads: one line, exit 2, nothing written ----------------
+
+
+def test_a_folder_without_documents_is_one_line_not_an_empty_output(cli, tmp_path):
+    """An empty folder gave exit 0 and an empty sentences file."""
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / ".hidden.txt").write_text("not a document\n")
+    out = tmp_path / "sentences.jsonl"
+    code, _, err = cli("ingest", tmp_path / "articles", "-o", out)
+    assert code == 2 and "no documents in" in _one_line(err)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("score", ["NaN", "Infinity", "1.5", "-0.1", "true"])
+def test_a_prediction_score_outside_0_1_is_refused_before_anything_is_pushed(tmp_path, score):
+    """A NaN score passed validation, then crashed after the project was created."""
+    from annotate.errors import SchemaError
+    from annotate.schema import Schema
+    from annotate.studio.push import read_predictions
+
+    schema = Schema.from_file("schemas/claims_stance.xml")
+    line = (
+        '{"sentence_id": "s0", "field": "claim_type", "value": "Opinion", "score": ' + score + ', "model_version": "m"}'
+    )
+    path = tmp_path / "p.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(SchemaError, match="not a number in 0..1"):
+        read_predictions(path, schema, {"s0": {"sentence_id": "s0", "text": "x"}})
+
+
+@pytest.mark.parametrize("what", ["sentences", "gold"])
+def test_agree_on_a_file_that_is_not_an_annotations_table_is_one_line(cli, tmp_path, what):
+    """`agree` exited 0 on any JSONL, a sentences or a gold file."""
+    path = tmp_path / f"{what}.jsonl"
+    rec = (
+        {"sentence_id": "s0", "doc_id": "d", "text": "Hello."}
+        if what == "sentences"
+        else {"item": "s0", "sentence_id": "s0", "field": "claim_type", "label": "Opinion"}
+    )
+    path.write_text(json.dumps(rec) + "\n")
+    code, out, err = cli("agree", path)
+    assert code == 2 and out == ""
+    assert "not a row of the annotations table" in _one_line(err) and f"{path}:1" in err

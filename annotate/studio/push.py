@@ -229,8 +229,12 @@ def read_predictions(path: str | Path, schema: Schema, sentences: dict[str, dict
                 f"a prediction for '{f.name}' needs a 'target'", path=path, line=lineno, hint="add the target id"
             )
         score = rec.get("score")
-        if score is not None and not isinstance(score, int | float):
-            raise SchemaError(f"score {score!r} is not a number", path=path, line=lineno, hint="give a number in 0..1")
+        if score is not None and (
+            isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1  # NaN fails too
+        ):
+            raise SchemaError(
+                f"score {score!r} is not a number in 0..1", path=path, line=lineno, hint="give a number in 0..1"
+            )
         text = sentences.get(rec["sentence_id"], {}).get("text", "")
         item = _result_item(f, rec["value"], text, path, lineno, schema)
         out.append(
