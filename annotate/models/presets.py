@@ -54,6 +54,9 @@ class Preset:
     summary: str
     claim: Callable[..., Pipeline]
     stance: Callable[..., Pipeline]
+    #: a binary claim field (check-worthy or not) gets the decision threshold that maximises the F1
+    #: of its check-worthy class in inner cross-validation (``TunedThresholdClassifierCV``)
+    tune_threshold: bool = False
 
     def factory(self, kind: str) -> Callable[..., Pipeline]:
         return self.stance if kind == "stance" else self.claim
@@ -75,6 +78,7 @@ PRESETS: dict[str, Preset] = {
             "claims among their neighbours: char n-grams, previous/next sentence, speaker, position",
             make_checkworthy_model,
             make_stance_model,
+            tune_threshold=True,
         ),
         Preset(
             "stance-tweet",

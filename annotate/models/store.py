@@ -53,6 +53,12 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.model_selection._split.StratifiedKFold",
+    # TunedThresholdClassifierCV (the checkworthy preset's F1 threshold) keeps its scorer
+    "sklearn.metrics._classification.f1_score",
+    "sklearn.metrics._scorer._CurveScorer",
+    "sklearn.metrics._scorer._Scorer",
+    "sklearn.utils._metadata_requests.MetadataRequest",
+    "sklearn.utils._metadata_requests.MethodMetadataRequest",
     "sklearn.utils._bunch.Bunch",  # VotingClassifier.named_estimators_ (a dict)
     "sklearn.svm._classes.LinearSVC",
 )

@@ -32,8 +32,14 @@ from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, confusion_matrix, f1_score, precision_recall_fscore_support
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.metrics import (
+    average_precision_score,
+    confusion_matrix,
+    f1_score,
+    make_scorer,
+    precision_recall_fscore_support,
+)
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, TunedThresholdClassifierCV
 from sklearn.pipeline import Pipeline
 
 from annotate.errors import InputError
@@ -163,6 +169,9 @@ def train(
         X = frame(rows, stance=stance)
         y = rows["label"].to_numpy()
         order = [v for v in f.values if v in set(y)]
+        key, _ = key_classes(order, kind)
+        if chosen.tune_threshold and kind == "claim" and len(order) == 2 and len(key) == 1:
+            make = _tuned_threshold(make, key[0])
         if evaluate:
             report = _cross_validate(make, kwargs, X, rows, y, order, n_splits, learning_curve, random_state, kind)
         else:
@@ -356,6 +365,23 @@ def _cross_validate(
         ],
         "warnings": warnings,
     }
+
+
+def _tuned_threshold(make, positive: str):
+    """``make`` wrapped so that ``predict`` uses the threshold that maximises the F1 of ``positive``.
+
+    The default threshold of calibrated probabilities (0.5) suits accuracy; a rare class (28.6% of
+    ClaimBuster's sentences, 2.7% of CLEF-2019's) is found with a lower one. The threshold is
+    chosen by cross-validation inside the training data (scikit-learn's
+    ``TunedThresholdClassifierCV``); ``predict_proba`` is the calibrated model's, unchanged.
+    """
+
+    def build(**params: Any) -> TunedThresholdClassifierCV:
+        return TunedThresholdClassifierCV(
+            make(**params), scoring=make_scorer(f1_score, pos_label=positive), cv=calibration_folds(3)
+        )
+
+    return build
 
 
 def _majority(kind: str) -> Pipeline:
