@@ -28,7 +28,7 @@ from annotate.resolve import resolve
 from annotate.schema import Field, Schema
 from annotate.studio.client import Studio, api_call, find_project
 from annotate.studio.pull import PullResult, pull
-from annotate.studio.push import PushSummary, _ensure_project, existing_task_keys
+from annotate.studio.push import PushSummary, _ensure_project, existing_task_keys, project_lock
 
 __all__ = ["ReviewPushSummary", "ReviewPullResult", "review_project_title", "review_push", "review_pull",
            "load_review", "annotator_results"]
@@ -142,6 +142,19 @@ def review_push(
     summary = ReviewPushSummary(project=project, review_project=title, review_project_id=0, url=studio.url,
                                 conflicts=len(conflicts), tasks=len(per_task),
                                 fields=conflicts["field"].value_counts().to_dict() if len(conflicts) else {})
+    with project_lock(studio.url, title):  # two review pushes at once: one project, each task once
+        return _review_push_locked(studio, project, title, schema, per_task, votes, summary)
+
+
+def _review_push_locked(
+    studio: Studio,
+    project: str,
+    title: str,
+    schema: Schema,
+    per_task: dict[Any, Any],
+    votes: pd.DataFrame,
+    summary: ReviewPushSummary,
+) -> ReviewPushSummary:
     created = PushSummary(project=title, project_id=0, url=studio.url)
     proj = _ensure_project(studio, title, schema, created)  # the same config as the source project
     summary.review_project_id = proj.id

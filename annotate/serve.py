@@ -535,7 +535,10 @@ class Backend:
         while True:
             try:
                 self.retrain()
-            except Exception as err:  # keep serving the old model whatever went wrong
+            except AnnotateError as err:  # not yet possible (too few labels, one class): say why, one line
+                self.last_error = f"{_now()}: retrain not possible yet: {err}"
+                log.warning("%s (still serving %s)", self.last_error, self.model_version)
+            except Exception as err:  # a bug: keep serving the old model, and keep the traceback in the log
                 self.last_error = f"{_now()}: retrain failed: {type(err).__name__}: {err}"
                 log.error("%s (still serving %s)", self.last_error, self.model_version, exc_info=True)
             with self._lock:

@@ -33,8 +33,10 @@ def schema() -> Schema:
 
 def alias_schema(tmp_path: Path) -> Schema:
     """The default schema with an alias on one choice: LS then stores the alias, not the value."""
-    xml = default_schema_path().read_text().replace(
-        '<Choice value="Opinion" hotkey="3"/>', '<Choice value="Opinion" alias="OPN" hotkey="3"/>'
+    xml = (
+        default_schema_path()
+        .read_text()
+        .replace('<Choice value="Opinion" hotkey="3"/>', '<Choice value="Opinion" alias="OPN" hotkey="3"/>')
     )
     path = tmp_path / "alias.xml"
     path.write_text(xml)
@@ -235,4 +237,29 @@ def test_server_down_is_one_line(sentences, cli):
     assert err.strip() == (
         f"error: cannot reach Label Studio at {url} (ConnectError). start it with `annotate studio start`, "
         "or check --url / LABEL_STUDIO_URL."
+    )
+
+
+@pytest.mark.integration
+def test_concurrent_pushes_create_one_project_and_import_each_task_once(studio, sentences, tmp_path):
+    """Two pushes at once onto a new title made two projects, and into one project every task twice."""
+    import os
+    import subprocess
+    import sys
+
+    title = studio.project_title("concurrent")
+    env = {**os.environ, "LABEL_STUDIO_URL": studio.url, "LABEL_STUDIO_API_KEY": studio.token}
+    cmd = [sys.executable, "-m", "annotate", "push", str(sentences), "--project", title]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err for _out, err in outs]
+    projects = [p for p in studio.client().projects.list() if p.title == title]
+    assert len(projects) == 1
+    keys = task_keys(studio, projects[0].id)
+    assert (
+        len(keys)
+        == len(set(keys))
+        == len(list(make_tasks(read_sentences(sentences), Schema.from_file(default_schema_path()))))
     )

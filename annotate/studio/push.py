@@ -14,7 +14,11 @@ schema is refused on a project with annotations unless it keeps every field and 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +27,7 @@ from typing import Any
 import httpx
 
 from annotate.errors import InputError, SchemaError, StudioError
-from annotate.io import read_jsonl
+from annotate.io import read_jsonl, sha256_hex
 from annotate.progress import progress as progress_line
 from annotate.schema import Field, Schema
 from annotate.studio.client import Studio, api_call, find_project
@@ -494,6 +498,47 @@ def push(
     title = project or Path(schema.path).stem
     summary = PushSummary(project=title, project_id=0, url=studio.url, sentences=len(records), tasks=len(tasks))
     summary.predictions_unmatched = unmatched
+    with project_lock(studio.url, title):
+        return _push_locked(studio, title, schema, tasks, by_sentence, model_versions, summary, batch_size,
+                            on_batch, progress)  # fmt: skip
+
+
+@contextlib.contextmanager
+def project_lock(url: str, title: str) -> Iterator[None]:
+    """Hold the lock of one project of one server while pushing to it.
+
+    Label Studio has no way to say "create this project unless it exists" or "import this task
+    unless its key is there", so two pushes at once into one project each found the keys missing
+    and imported every task twice (and two pushes to a new title created two projects). Pushes
+    from this machine now take turns: the second one, once it has the lock, sees the first one's
+    project and tasks. The lock is an ``flock`` on a file in a private (0700) folder of the user,
+    released by the kernel if the process dies.
+    """
+    folder = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"annotate-{os.getuid()}-locks"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & 0o077:
+        raise StudioError(f"the lock folder {folder} is not private to you", hint="remove it and push again")
+    lock = folder / (sha256_hex(f"{url.rstrip('/')}\n{title}", 16) + ".lock")
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _push_locked(
+    studio: Studio,
+    title: str,
+    schema: Schema,
+    tasks: list[dict[str, Any]],
+    by_sentence: dict[str, list[dict[str, Any]]],
+    model_versions: list[str],
+    summary: PushSummary,
+    batch_size: int,
+    on_batch: Callable[[int, int], None] | None,
+    progress: bool,
+) -> PushSummary:
     proj = _ensure_project(studio, title, schema, summary)
     summary.project_id = proj.id
     keys = existing_task_keys(studio, proj.id, progress=progress) if not summary.created_project else {}
