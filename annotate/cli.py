@@ -408,6 +408,15 @@ def _schema(path: Path | None) -> Any:
     return Schema.from_file(path or default_schema_path())
 
 
+def _model_schema(model: Path, path: Path | None) -> Any:
+    """--schema if given, else the schema the model folder carries (its own targets), else the default."""
+    from annotate.models.store import model_schema
+
+    if path is not None:
+        return _schema(path)
+    return model_schema(model) or _schema(None)
+
+
 @app.command("train")
 def train_command(
     labels: Annotated[Path, typer.Argument(help="Labels: CSV/TSV/JSONL (text, label[, target, field]) or gold.jsonl.")],
@@ -467,7 +476,8 @@ def predict_command(
     from annotate.models.predict import predict_file
 
     s = predict_file(
-        model, sentences, output, _schema(schema), targets=targets, n_jobs=jobs, dask=dask, progress=_is_tty()
+        model, sentences, output, _model_schema(model, schema), targets=targets, n_jobs=jobs, dask=dask,
+        progress=_is_tty(),
     )
     by = ", ".join(f"{k}: {v}" for k, v in s["by_field"].items())
     _echo(f"wrote {s['predictions']} predictions ({by}) for {s['sentences']} sentences to {output}")
@@ -504,7 +514,7 @@ def suggest_command(
         model,
         sentences,
         output,
-        _schema(schema),
+        _model_schema(model, schema),
         exclude_path=exclude,
         k=k,
         method=method,

@@ -226,6 +226,16 @@ def load_labels(
                     )
                 target = schema.targets[0].name
             known = schema.target(str(target))
+            if known is None and schema.targets and f.name == schema.target_field:
+                # a target the schema does not list would be learnt as free text, and predict would
+                # never ask about it: the desk's targets belong in its targets file
+                raise InputError(
+                    f"target '{target}' is not a target of schema {Path(schema.path).name} "
+                    f"(its targets: {', '.join(t.id for t in schema.targets)})",
+                    path=path,
+                    line=lineno,
+                    hint="add it to the schema's targets file, or give the schema it belongs to with --schema",
+                )
             target_id = known.id if known else None
             target = known.name if known else str(target)
         group = next((str(v) for v in (row.get("group"), row.get("doc_id"), sent.get("doc_id")) if not _blank(v)), None)

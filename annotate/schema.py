@@ -140,6 +140,8 @@ class Schema:
     targets: list[Target] = field(default_factory=list)
     target_field: str | None = None
     hash: str = ""
+    #: the text of the targets file, kept so a model folder can carry the whole schema
+    targets_text: str | None = None
 
     # --- construction -----------------------------------------------------------------
 
@@ -167,7 +169,8 @@ class Schema:
                 path=targets_path,
                 hint=f"set field to one of: {', '.join(fields)}",
             )
-        digest_src = xml + "\n" + (targets_path.read_text("utf-8") if targets_path else "")
+        targets_text = targets_path.read_text("utf-8") if targets_path else None
+        digest_src = xml + "\n" + (targets_text or "")
         return cls(
             path=path,
             xml=xml,
@@ -176,6 +179,7 @@ class Schema:
             targets=targets,
             target_field=target_field,
             hash=sha256_hex(digest_src, 12),
+            targets_text=targets_text,
         )
 
     # --- queries ------------------------------------------------------------------------

@@ -212,7 +212,10 @@ class Backend:
     def _schema_of_card(self, folder: Path) -> Schema:
         card = json.loads((folder / "card.json").read_text("utf-8"))
         want = card.get("schema", {}).get("hash")
-        for cand in (card.get("schema", {}).get("path"), default_schema_path()):
+        from annotate.models.store import SCHEMA_FILE
+
+        carried = folder / SCHEMA_FILE  # the copy the model folder carries comes first
+        for cand in (carried, card.get("schema", {}).get("path"), default_schema_path()):
             if cand and Path(cand).is_file():
                 s = Schema.from_file(cand)
                 if s.hash == want:
@@ -636,6 +639,8 @@ class Backend:
             fields = self._fields_to_train(labels, slot)
             result = train(labels, self.schema, name=self._name, fields=fields, **self.train_options)
             card = save(result, tmp)
+            if live:  # save() replaced the folder whole: the labels it was trained on go back in
+                write_jsonl(tmp / LABELS_NAME, live)
             final = self._next_folder()
             os.replace(tmp, final)
         finally:

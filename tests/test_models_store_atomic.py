@@ -58,7 +58,14 @@ def test_a_second_save_replaces_the_whole_folder(tmp_path):
     (folder / "stale.skops").write_bytes(b"left by hand")
     rows = load_labels(write_csv(tmp_path / "claims.csv", claim_rows(8)), schema)
     card = save(train(rows, schema, name="demo", n_splits=2, learning_curve=False), folder)
-    assert sorted(p.name for p in folder.iterdir()) == ["card.json", "claim_type.skops", "report.html", "report.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "card.json",
+        "claim_type.skops",
+        "report.html",
+        "report.json",
+        "schema.targets.toml",
+        "schema.xml",
+    ]
     assert load(folder, schema).model_version == card["model_version"]
     assert _leftovers(folder.parent) == []
 

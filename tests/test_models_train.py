@@ -109,6 +109,8 @@ def test_model_folder_has_card_report_and_skops_files(demo):
         "claim_type.skops",
         "report.html",
         "report.json",
+        "schema.targets.toml",
+        "schema.xml",
         "stance.skops",
     ]
     card = json.loads((demo / "card.json").read_text())

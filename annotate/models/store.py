@@ -31,7 +31,7 @@ from annotate.errors import InputError, ModelError
 from annotate.io import atomic_write, sha256_hex
 from annotate.schema import Schema
 
-__all__ = ["TRUSTED_TYPES", "LoadedModel", "save", "load", "model_version"]
+__all__ = ["TRUSTED_TYPES", "LoadedModel", "save", "load", "model_version", "model_schema"]
 
 #: Types beyond skops' default trust that our Pipelines contain. Anything else is refused.
 TRUSTED_TYPES: tuple[str, ...] = (
@@ -92,6 +92,23 @@ def _sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+#: The schema files a model folder carries (a copy of the config and targets it was trained for).
+SCHEMA_FILE = "schema.xml"
+TARGETS_FILE = "schema.targets.toml"
+
+
+def model_schema(path: str | Path) -> Schema | None:
+    """The schema a model folder carries (its config and targets), or None for an older folder.
+
+    ``predict``, ``suggest``, ``serve`` and ``report`` use it unless ``--schema`` says otherwise,
+    so a desk's own targets are never replaced by the sample's.
+    """
+    config = Path(path) / SCHEMA_FILE
+    if not config.is_file():
+        return None
+    return Schema.from_file(config)
 
 
 def model_version(name: str, file_hashes: list[str], schema_hash: str, card: dict[str, Any] | None = None) -> str:
@@ -189,11 +206,21 @@ def _write_folder(result, path: Path) -> dict[str, Any]:
             "macro_f1": m.report["metrics"]["macro_f1"],
             "preset": m.report.get("preset", "default"),
         }
+    schema_files = {}
+    if getattr(result, "schema_xml", ""):
+        # the schema travels with the model: predict, suggest and serve read it from here
+        with atomic_write(path / SCHEMA_FILE) as fh:
+            fh.write(result.schema_xml)
+        schema_files["config"] = SCHEMA_FILE
+        if result.schema_targets is not None:
+            with atomic_write(path / TARGETS_FILE) as fh:
+                fh.write(result.schema_targets)
+            schema_files["targets"] = TARGETS_FILE
     card = {
         "name": result.name,
         "model_version": "",
         "created": result.created,
-        "schema": {"path": result.schema_path, "hash": result.schema_hash},
+        "schema": {"path": result.schema_path, "hash": result.schema_hash, **schema_files},
         "training_data": result.data,
         "fields": fields,
         "libraries": result.libraries,

@@ -76,6 +76,9 @@ class TrainResult:
     data: dict[str, Any]
     created: str
     libraries: dict[str, str] = field(default_factory=dict)
+    #: the schema's config and targets file, written into the model folder so it travels with it
+    schema_xml: str = ""
+    schema_targets: str | None = None
 
     @property
     def report(self) -> dict[str, Any]:
@@ -185,6 +188,8 @@ def train(
         name=name,
         schema_hash=schema.hash,
         schema_path=schema.path,
+        schema_xml=schema.xml,
+        schema_targets=schema.targets_text,
         models=models,
         data={
             "path": source,
