@@ -75,7 +75,6 @@ def test_train_killed_at_random_points_leaves_a_loadable_model(tmp_path):
     """SIGKILL `annotate train` over an existing model at random moments: the folder always loads."""
     schema = Schema.from_file(SCHEMA)
     folder = train_demo(tmp_path, SCHEMA)
-    versions = {load(folder, schema).model_version}
     labels = write_csv(tmp_path / "more.csv", claim_rows(8) + stance_rows())
     cmd = [sys.executable, "-m", "annotate", "train", str(labels), "-o", str(folder), "--n-splits", "2",
            "--no-learning-curve"]  # fmt: skip
@@ -83,13 +82,15 @@ def test_train_killed_at_random_points_leaves_a_loadable_model(tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     full = time.monotonic() - start
     assert done.returncode == 0, done.stderr
-    versions.add(load(folder, schema).model_version)
+    load(folder, schema)
     rng = random.Random(7)
     for _ in range(6):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.7, 1.0) * full)  # the save is at the end
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        assert load(folder, schema).model_version in versions  # the old model or the new one, whole
+        # the old model or a new one, whole: load checks every file against the card, and the
+        # card against its model_version (skops files carry zip dates, so each run has its own)
+        load(folder, schema)
     stray = [p for p in folder.parent.iterdir() if p.name.startswith(".") and p.name.endswith(".old")]
     assert stray == []

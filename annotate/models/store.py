@@ -123,7 +123,8 @@ def model_version(name: str, file_hashes: list[str], schema_hash: str, card: dic
 
 
 def _card_body(card: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in card.items() if k != "model_version"}
+    # the training date is left out: the same labels give the same model and the same version
+    return {k: v for k, v in card.items() if k not in ("model_version", "created")}
 
 
 def save(result, path: str | Path) -> dict[str, Any]:
