@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -142,3 +143,37 @@ def test_commands_have_help_and_are_in_the_readme(cli):
         assert code == 0 and "Usage:" in out, args
     for row in ("`annotate studio start\\|stop\\|status", "`annotate push sentences.jsonl", "`annotate pull --project"):
         assert row in readme, row
+
+
+def test_the_local_admin_token_is_never_sent_to_another_url(tmp_path, monkeypatch, cli):
+    """With --url set and no token, the local admin token went to that other server."""
+    import http.server
+    import threading
+
+    heard: list[str] = []
+
+    class Listener(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            heard.append(self.headers.get("Authorization", ""))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    elsewhere = http.server.HTTPServer(("127.0.0.1", 0), Listener)
+    threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
+    data_dir = tmp_path / "ls"
+    data_dir.mkdir()
+    (data_dir / "server.json").write_text(json.dumps({"url": "http://127.0.0.1:8080", "port": 8080}))
+    (data_dir / "token").write_text("local-admin-token-123\n")
+    os.chmod(data_dir / "token", 0o600)
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    other = f"http://127.0.0.1:{elsewhere.server_port}"
+    try:
+        code, out, err = cli("pull", "--project", "x", "--url", other, "--data-dir", data_dir, "-o", tmp_path / "a")
+    finally:
+        elsewhere.shutdown()
+    assert code == 2 and "only sent to http://127.0.0.1:8080" in err and "local-admin-token" not in err
+    assert heard == []

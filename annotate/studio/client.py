@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from annotate.errors import StudioError
+from annotate.errors import InputError, StudioError
 from annotate.studio.server import default_data_dir, mask, read_token
 
 __all__ = ["connect", "resolve_url", "resolve_token", "find_project", "api_call", "Studio"]
@@ -36,9 +36,31 @@ def resolve_url(url: str | None = None, data_dir: str | Path | None = None) -> s
     return url.rstrip("/")
 
 
-def resolve_token(token: str | None = None, data_dir: str | Path | None = None) -> str:
-    """Token: argument, then ``LABEL_STUDIO_API_KEY``, then the local server's token file."""
-    token = token or os.environ.get("LABEL_STUDIO_API_KEY") or read_token(data_dir)
+def _local_url(data_dir: str | Path | None) -> str | None:
+    state = Path(data_dir or default_data_dir()) / "server.json"
+    if not state.is_file():
+        return None
+    try:
+        return str(json.loads(state.read_text("utf-8"))["url"]).rstrip("/")
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def resolve_token(token: str | None = None, data_dir: str | Path | None = None, url: str | None = None) -> str:
+    """Token: argument, then ``LABEL_STUDIO_API_KEY``, then the local server's token file.
+
+    The local token file is the local server's admin token: it is only ever sent to that server
+    (``url`` equal to the one in ``server.json``), never to a ``--url`` elsewhere.
+    """
+    token = token or os.environ.get("LABEL_STUDIO_API_KEY")
+    if not token:
+        local = _local_url(data_dir)
+        if url is not None and local is not None and url.rstrip("/") != local:
+            raise InputError(
+                f"no API token for {url}: the local server's admin token is only sent to {local}",
+                hint="set LABEL_STUDIO_API_KEY (a personal access token of that server)",
+            )
+        token = read_token(data_dir)
     if not token:
         raise StudioError(
             "no Label Studio API token: no --token, no LABEL_STUDIO_API_KEY and no local token file",
@@ -100,7 +122,7 @@ def connect(
     from label_studio_sdk.core.api_error import ApiError
 
     url = resolve_url(url, data_dir)
-    token = resolve_token(token, data_dir)
+    token = resolve_token(token, data_dir, url=url)
     try:
         client = LabelStudio(base_url=url, api_key=token, timeout=timeout, max_retries=1)
         client.users.whoami()
