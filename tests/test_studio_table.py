@@ -237,3 +237,17 @@ def test_a_failed_download_leaves_no_snapshot_files_and_tidies_the_server(schema
     with pytest.raises(StudioError, match="cannot reach Label Studio at http://ls.test"):
         pull(Studio(client, "http://ls.test", "secret-token-123"), "p", tmp_path, schema=schema)
     assert list((tmp_path / "p").iterdir()) == [] and deleted == [(3, 5)]
+
+
+def test_snapshot_folders_are_owned_by_project_id_and_stay_inside_the_output(tmp_path, schema):
+    """'rel mix' and 'rel-mix' shared one folder; a title such as '/..' wrote outside -o."""
+    raw = DATA.read_bytes()
+    out = tmp_path / "annotations"
+    a = write_snapshot(raw, schema, out, "rel mix", project_id=1)
+    b = write_snapshot(raw, schema, out, "rel-mix", project_id=2)
+    again = write_snapshot(raw, schema, out, "rel mix", project_id=1)
+    assert a.table_path.parent == again.table_path.parent == out / "rel-mix"
+    assert b.table_path.parent == out / "rel-mix-2"
+    for title in ("/..", "..", "../../etc", "./."):
+        got = write_snapshot(raw, schema, out, title, project_id=7)
+        assert out.resolve() in got.table_path.resolve().parents, (title, got.table_path)

@@ -101,7 +101,32 @@ class PullResult:
 
 
 def _slug(title: str) -> str:
-    return re.sub(r"[^\w.-]+", "-", title).strip("-") or "project"
+    # no separators, and no leading or trailing dots: ".." or "/.." must not lead out of -o
+    return re.sub(r"[^\w.-]+", "-", title).strip("-.") or "project"
+
+
+#: The file in a snapshot folder that says which project (server id and title) it belongs to.
+OWNER_FILE = ".project.json"
+
+
+def project_folder(out_dir: str | Path, title: str, project_id: int | None = None) -> Path:
+    """The snapshot folder of a project: ``<out_dir>/<slug of title>``, owned by its project id.
+
+    Two titles can slug alike ('rel mix', 'rel-mix'): a folder records the id of the project it
+    belongs to, and another project gets ``<slug>-<id>`` instead of sharing it.
+    """
+    folder = Path(out_dir) / _slug(title)
+    if project_id is None:
+        return folder
+    owner = folder / OWNER_FILE
+    if owner.is_file():
+        try:
+            mine = json.loads(owner.read_text("utf-8")).get("id") == project_id
+        except (ValueError, AttributeError):
+            mine = False
+        if not mine:
+            folder = Path(out_dir) / f"{_slug(title)}-{project_id}"
+    return folder
 
 
 def schema_of_project(project: Any, schema: Schema | None = None) -> Schema:
@@ -381,7 +406,13 @@ def _flatten_export(
 
 
 def write_snapshot(
-    raw: bytes | Iterable[bytes], schema: Schema, out_dir: str | Path, project: str, *, progress: bool = False
+    raw: bytes | Iterable[bytes],
+    schema: Schema,
+    out_dir: str | Path,
+    project: str,
+    *,
+    progress: bool = False,
+    project_id: int | None = None,
 ) -> PullResult:
     """Write the raw export, the flat table and the summary; refuse to overwrite anything.
 
@@ -391,7 +422,7 @@ def write_snapshot(
     anything fails (a broken download, invalid JSON), not at all.
     """
     chunks: Iterable[bytes] = (raw,) if isinstance(raw, bytes | bytearray | memoryview) else raw
-    folder = Path(out_dir) / _slug(project)
+    folder = project_folder(out_dir, project, project_id)
     stamp = utc_stamp()
     paths = [folder / f"{stamp}.{kind}" for kind in ("export.json", "annotations.jsonl", "summary.json")]
     for p in paths:
@@ -415,6 +446,10 @@ def write_snapshot(
             counter = _flatten_export(export, table, schema, snapshot=export_path.name, project=project, tick=tick)
         summary = counter.result()
         summary_fh.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    owner = folder / OWNER_FILE
+    if project_id is not None and not owner.exists():
+        with atomic_write(owner) as fh:
+            fh.write(json.dumps({"id": project_id, "title": project}) + "\n")
     return PullResult(export_path, table_path, summary_path, summary)
 
 
@@ -461,7 +496,7 @@ def pull(
     export_id = create_export(studio, proj.id)
     try:
         return write_snapshot(download_export(studio, proj.id, export_id), schema, out_dir, proj.title,
-                              progress=progress)  # fmt: skip
+                              progress=progress, project_id=proj.id)  # fmt: skip
     finally:
         with contextlib.suppress(StudioError):  # keep the server tidy; a failure here loses nothing
             api_call(studio, studio.client.projects.exports.delete, id=proj.id, export_pk=export_id)
