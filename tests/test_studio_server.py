@@ -177,3 +177,32 @@ def test_the_local_admin_token_is_never_sent_to_another_url(tmp_path, monkeypatc
         elsewhere.shutdown()
     assert code == 2 and "only sent to http://127.0.0.1:8080" in err and "local-admin-token" not in err
     assert heard == []
+
+
+def test_an_html_error_page_is_one_short_line(tmp_path, cli):
+    """Concurrent pulls on sqlite printed 200 characters of Django's HTML 500 page."""
+    import http.server
+    import threading
+
+    class Broken(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            page = b"<!DOCTYPE html><html><head><title>Server Error (500)</title></head><body>" + b"x" * 500
+            self.send_response(500)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    broken = http.server.HTTPServer(("127.0.0.1", 0), Broken)
+    threading.Thread(target=broken.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{broken.server_port}"
+    try:
+        code, _out, err = cli("pull", "--project", "x", "--url", url, "--token", "t0ken-abc", "-o", tmp_path / "a")
+    finally:
+        broken.shutdown()
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "HTTP 500 (an error page)" in lines[0] and "<" not in lines[0]

@@ -99,8 +99,14 @@ def _describe(err: Exception, url: str, token: str) -> StudioError:
             hint="check LABEL_STUDIO_API_KEY; a new personal access token is under Account & Settings",
         )
     if isinstance(err, ApiError):
-        body = " ".join(str(err.body).split())[:200]
-        return StudioError(f"Label Studio at {url} answered HTTP {err.status_code}: {body}")
+        body = " ".join(str(err.body).split())
+        if body.lstrip().lower().startswith(("<!doctype", "<html")):
+            # Django's error page: its HTML says nothing useful on one line
+            return StudioError(
+                f"Label Studio at {url} failed with HTTP {err.status_code} (an error page)",
+                hint="try again in a moment; the server's log says why (a busy sqlite database, for one)",
+            )
+        return StudioError(f"Label Studio at {url} answered HTTP {err.status_code}: {body[:200]}")
     return StudioError(f"Label Studio at {url} failed: {type(err).__name__}: {' '.join(str(err).split())[:200]}")
 
 
