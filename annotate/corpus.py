@@ -15,7 +15,7 @@ Formats
         ---
         First paragraph...
 
-    or in a sidecar ``NAME.txt.meta.json`` holding a JSON object with the same keys.
+    or in a sidecar ``NAME.txt.meta.json`` (or ``NAME.meta.json``) holding a JSON object with the same keys.
     The document text is the file's content after the front matter.
 ``.jsonl``
     One document per line: ``text`` (required), ``id``, ``title``, ``url``, ``date``,
@@ -179,9 +179,18 @@ def _front_matter(text: str, path: Path) -> tuple[dict[str, str], str]:
 
 
 def _sidecar(path: Path) -> dict[str, Any]:
-    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
-    if not sidecar.exists():
+    # both spellings a desk uses: article.txt.meta.json and article.meta.json (the README's)
+    named = [path.with_name(path.name + SIDECAR_SUFFIX), path.with_name(path.stem + SIDECAR_SUFFIX)]
+    found = [p for p in dict.fromkeys(named) if p.exists()]
+    if len(found) > 1:
+        raise InputError(
+            f"two sidecars for one document ({found[0].name} and {found[1].name})",
+            path=path,
+            hint="keep one of them",
+        )
+    if not found:
         return {}
+    sidecar = found[0]
     try:
         meta = json.loads(read_text(sidecar))
     except json.JSONDecodeError as err:

@@ -362,4 +362,12 @@ def _load_targets(path: Path) -> tuple[list[Target], str | None]:
     ids = [t.id for t in targets]
     if len(set(ids)) != len(ids):
         raise SchemaError("two targets share an id", path=path, hint="give every target its own id")
+    if targets and not data.get("field"):
+        # without it no field is conditioned on a target: every task would be pushed without one
+        raise SchemaError(
+            "targets file has targets but no 'field' line",
+            path=path,
+            line=1,
+            hint='add field = "stance" (the schema field whose answer depends on the target) at the top',
+        )
     return targets, data.get("field")

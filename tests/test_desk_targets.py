@@ -80,3 +80,39 @@ def test_train_refuses_a_target_the_schema_does_not_know(cli, tmp_path):
     assert "\n" not in line and "target 'rent-control' is not a target of schema claims_stance.xml" in line
     assert "labels.csv:2" in line
     assert not (tmp_path / "m").exists()
+
+
+def test_a_targets_file_without_field_is_refused(cli, tmp_path):
+    """Without `field = "stance"` every task was pushed without a target, and nothing said so."""
+    schema = _desk(tmp_path)
+    targets = schema.with_name("desk.targets.toml")
+    targets.write_text(DESK_TARGETS.replace('field = "stance"\n', ""), encoding="utf-8")
+    code, out, err = cli("schema", "check", schema)
+    assert code == 2 and out == ""
+    line = err.strip()
+    assert "\n" not in line and "targets file has targets but no 'field' line" in line
+    assert str(targets) in line and 'field = "stance"' in line
+
+
+def test_a_sidecar_named_like_the_readme_says_is_read(cli, tmp_path):
+    """`article.meta.json` (the README's spelling) was ignored: only `article.txt.meta.json` was read."""
+    docs = tmp_path / "articles"
+    docs.mkdir()
+    (docs / "housing.txt").write_text("Rents rose 12% last year. The mayor wants caps.\n", encoding="utf-8")
+    (docs / "housing.meta.json").write_text(
+        json.dumps({"id": "housing-2026", "title": "Rents", "url": "https://example.org/rents"}), encoding="utf-8"
+    )
+    code, _, err = cli("ingest", docs, "-o", tmp_path / "s.jsonl")
+    assert code == 0, err
+    first = json.loads((tmp_path / "s.jsonl").read_text().splitlines()[0])
+    assert first["doc_id"] == "housing-2026" and first["title"] == "Rents"
+
+
+def test_two_sidecars_for_one_article_are_refused(cli, tmp_path):
+    docs = tmp_path / "articles"
+    docs.mkdir()
+    (docs / "a.txt").write_text("One sentence.\n", encoding="utf-8")
+    (docs / "a.meta.json").write_text('{"id": "x"}', encoding="utf-8")
+    (docs / "a.txt.meta.json").write_text('{"id": "y"}', encoding="utf-8")
+    code, _, err = cli("ingest", docs, "-o", tmp_path / "s.jsonl")
+    assert code == 2 and "two sidecars" in err and not (tmp_path / "s.jsonl").exists()
