@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from annotate.errors import InputError, StudioError
+from annotate.errors import AnnotateError, InputError, StudioError
 from annotate.studio.server import default_data_dir, mask, read_token
 
 __all__ = ["connect", "resolve_url", "resolve_token", "find_project", "api_call", "Studio"]
@@ -85,7 +85,7 @@ class Studio:
         return dict(self.client._client_wrapper.get_headers())
 
 
-def _describe(err: Exception, url: str, token: str) -> StudioError:
+def _describe(err: Exception, url: str, token: str) -> AnnotateError:
     from label_studio_sdk.core.api_error import ApiError
 
     if isinstance(err, httpx.TransportError):
@@ -94,7 +94,8 @@ def _describe(err: Exception, url: str, token: str) -> StudioError:
             hint="start it with `annotate studio start`, or check --url / LABEL_STUDIO_URL",
         )
     if isinstance(err, ApiError) and err.status_code in (401, 403):
-        return StudioError(
+        # the user's token: their input to fix (exit 2), not a failure of the server
+        return InputError(
             f"Label Studio at {url} refuses the API token {mask(token)} (HTTP {err.status_code})",
             hint="check LABEL_STUDIO_API_KEY; a new personal access token is under Account & Settings",
         )
@@ -148,4 +149,5 @@ def find_project(studio: Studio, title: str, *, required: bool = True) -> Any | 
     if not required:
         return None
     known = ", ".join(sorted(repr(p.title) for p in projects)[:10]) or "none"
-    raise StudioError(f"no project titled '{title}' at {studio.url}", hint=f"projects there: {known}")
+    # a title the user typed: their input to fix (exit 2)
+    raise InputError(f"no project titled '{title}' at {studio.url}", hint=f"projects there: {known}")
