@@ -70,6 +70,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_server(models: Path, timeout: float = 120) -> tuple[subprocess.Popen, str]:
+    """``python -m annotate serve`` on a free loopback port, as Label Studio meets it; (process, URL) once healthy."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server; not a pipe, which its log would fill
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "annotate", "serve", "--models", str(models), "--port", str(port),
+         "--schema", str(default_schema_path()), "--retrain-every", "0"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=log,
+    )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.seek(0)
+            raise SystemExit(f"server did not start: {log.read().decode(errors='replace')[-2000:]}")
+        time.sleep(0.1)
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
@@ -124,27 +148,8 @@ def main() -> None:
         folder = sorted(p for p in models.iterdir() if (p / "card.json").exists())[-1]
         model = load(folder, schema)
         tasks = tasks_from_sample(schema, 100)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "annotate", "serve", "--models", str(models), "--port", str(port),
-             "--schema", str(default_schema_path()), "--retrain-every", "0"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
+        proc, url = start_server(models)
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(
-                        f"server did not start: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
-                    )
-                time.sleep(0.1)
             run(url, model, schema, tasks, args)
         finally:
             proc.terminate()

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import httpx  # noqa: E402
-from serve_latency import demo_model, free_port, pct, tasks_from_sample  # noqa: E402
+from serve_latency import demo_model, pct, start_server, tasks_from_sample  # noqa: E402
 
 from annotate.schema import Schema, default_schema_path  # noqa: E402
 
@@ -118,24 +116,8 @@ def main() -> None:
         print("training the demo model ...", flush=True)
         models = demo_model(workdir, schema)
         tasks = tasks_from_sample(schema, 20)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "annotate", "serve", "--models", str(models), "--port", str(port),
-             "--schema", str(default_schema_path()), "--retrain-every", "0"],
-            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        proc, url = start_server(models)
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.1)
             mix = requests_mix(schema, tasks)
             run(url, proc.pid, mix, 2, 3.0)  # warm up: imports, schema cache, connections
             print(
