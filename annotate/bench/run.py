@@ -35,7 +35,7 @@ from threadpoolctl import threadpool_limits
 
 from annotate.bench import loaders, scorers
 from annotate.errors import InputError
-from annotate.models.pipelines import frame
+from annotate.models.pipelines import CLAIM_HINTS, CONTEXT, frame
 from annotate.models.train import train
 from annotate.schema import Schema
 
@@ -258,7 +258,7 @@ def _labels(name: str, df: pd.DataFrame) -> pd.DataFrame:
     out["sentence_id"] = out.get("id", pd.Series(range(len(out)))).astype(str)
     if not (out["target"].astype(str) != "").any():
         out["target"] = None  # a single-text field (check-worthiness): no target
-    for col, default in {"speaker": "", "position": 0.0, "in_quote": 0.0, "previous": "", "next": ""}.items():
+    for col, default in {**CLAIM_HINTS, **CONTEXT}.items():  # the optional columns a model may read
         if col not in out:
             out[col] = default
     out.attrs.update(path=f"<{name} training data>", data_hash="")
