@@ -476,7 +476,13 @@ def predict_command(
     from annotate.models.predict import predict_file
 
     s = predict_file(
-        model, sentences, output, _model_schema(model, schema), targets=targets, n_jobs=jobs, dask=dask,
+        model,
+        sentences,
+        output,
+        _model_schema(model, schema),
+        targets=targets,
+        n_jobs=jobs,
+        dask=dask,
         progress=_is_tty(),
     )
     by = ", ".join(f"{k}: {v}" for k, v in s["by_field"].items())
@@ -533,10 +539,14 @@ def suggest_command(
 # --- live model: ML backend ----------------------------------------------------------------
 
 
-def _user_pass(value: str | None) -> tuple[str, str] | None:
-    from annotate.serve import _parse_basic_auth
-
-    return _parse_basic_auth(value)
+_AuthFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--auth-file",
+        help="File (mode 0600) holding USER:PASS. Default: $ANNOTATE_SERVE_AUTH, then ~/.config/annotate/serve.auth.",
+    ),
+]
+_NoAuthOpt = Annotated[bool, typer.Option("--no-auth", help="No credentials (loopback only; not recommended).")]
 
 
 @app.command("serve")
@@ -544,7 +554,8 @@ def serve_command(
     models: Annotated[Path, typer.Option("--models", help="Folder of model versions (models/NAME/ folders).")],
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 9090,
-    basic_auth: Annotated[str | None, typer.Option("--basic-auth", help="USER:PASS required on every call.")] = None,
+    auth_file: _AuthFileOpt = None,
+    no_auth: _NoAuthOpt = False,
     schema: _ModelSchemaOpt = None,
     retrain_every: Annotated[
         int, typer.Option("--retrain-every", help="Retrain after this many new annotations (0: only on request).")
@@ -555,15 +566,29 @@ def serve_command(
     project: Annotated[list[int] | None, typer.Option("--project", help="Serve only this project id (repeat).")] = None,
 ) -> None:
     """Serve the models to Label Studio as an ML backend; learn from its annotations in the background."""
+    from annotate import credentials
+    from annotate.errors import InputError
     from annotate.schema import Schema
-    from annotate.serve import run
+    from annotate.serve import LOOPBACK, run
 
+    if no_auth:
+        if host not in LOOPBACK:
+            raise InputError(f"--no-auth on {host}: without credentials `serve` listens on loopback only")
+        auth = None
+        _echo("serving without credentials: any local user can send annotations and retrain the model")
+    else:
+        creds, generated = credentials.for_server(auth_file)
+        auth = creds.pair()
+        if generated:
+            _echo(f"credentials generated into {creds.source} (mode 0600; `annotate studio connect-model` reads them)")
+        else:
+            _echo(f"credentials from {creds.source}")
     _echo(f"serving {models} on http://{host}:{port} (Ctrl+C to stop)")
     run(
         models,
         host=host,
         port=port,
-        basic_auth=_user_pass(basic_auth),
+        basic_auth=auth,
         schema=Schema.from_file(schema) if schema else None,
         retrain_every=retrain_every,
         labels=labels,
@@ -576,19 +601,27 @@ def studio_connect_model(
     project: Annotated[str, typer.Option(help="Project title.")],
     model_url: Annotated[str, typer.Option("--model-url", help="URL of `annotate serve`.")] = "http://127.0.0.1:9090",
     title: Annotated[str, typer.Option(help="Backend title (the project's model_version names it).")] = "annotate",
-    basic_auth: Annotated[str | None, typer.Option("--basic-auth", help="USER:PASS the backend requires.")] = None,
+    auth_file: _AuthFileOpt = None,
+    no_auth: Annotated[bool, typer.Option("--no-auth", help="The backend was started with --no-auth.")] = False,
     interactive: Annotated[bool, typer.Option(help="Use for interactive pre-annotation.")] = False,
     url: _Url = None,
     token: _Token = None,
     data_dir: _DataDir = None,
 ) -> None:
     """Register `annotate serve` as the project's ML backend (once) and show its predictions."""
+    from annotate import credentials
     from annotate.studio.client import connect
     from annotate.studio.ml_backend import connect_model
 
+    creds = None if no_auth else credentials.for_client(auth_file)
     studio = connect(url, token, data_dir=data_dir)
     summary = connect_model(
-        studio, project, model_url, title=title, is_interactive=interactive, basic_auth=_user_pass(basic_auth)
+        studio,
+        project,
+        model_url,
+        title=title,
+        is_interactive=interactive,
+        basic_auth=creds.pair() if creds else None,
     )
     _echo(str(summary))
 

@@ -857,13 +857,16 @@ def _require(module: str) -> None:
         )
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def _parse_basic_auth(value: tuple[str, str] | str | None) -> tuple[str, str] | None:
     if value is None:
         return None
     if isinstance(value, str):
         user, sep, password = value.partition(":")
         if not sep or not user or not password:
-            raise InputError("basic auth must be USER:PASS", hint="e.g. --basic-auth annotate:s3cret")
+            raise InputError("basic auth must be USER:PASS", hint="e.g. ('annotate', 's3cret')")
         return user, password
     return value
 
@@ -913,8 +916,8 @@ def run(
     import uvicorn
 
     app = create_app(models_dir, **kwargs)
-    if host not in ("127.0.0.1", "localhost", "::1") and kwargs.get("basic_auth") is None:
-        log.warning("serving on %s without --basic-auth: anyone who can reach it can read predictions", host)
+    if host not in LOOPBACK and kwargs.get("basic_auth") is None:
+        log.warning("serving on %s without credentials: anyone who can reach it can read predictions", host)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 

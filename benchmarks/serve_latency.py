@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import socket
 import statistics
@@ -70,20 +71,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The server requires credentials, as it does by default; given through the environment, never argv.
+AUTH = ("bench", secrets.token_urlsafe(16))
+
+
 def start_server(models: Path, timeout: float = 120) -> tuple[subprocess.Popen, str]:
-    """``python -m annotate serve`` on a free loopback port, as Label Studio meets it; (process, URL) once healthy."""
+    """``python -m annotate serve`` on a free loopback port, as Label Studio meets it; (process, URL) once healthy.
+
+    Clients pass ``auth=AUTH``.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server; not a pipe, which its log would fill
     proc = subprocess.Popen(
         [sys.executable, "-m", "annotate", "serve", "--models", str(models), "--port", str(port),
          "--schema", str(default_schema_path()), "--retrain-every", "0"],
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=log,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "ANNOTATE_SERVE_AUTH": ":".join(AUTH)},
+        stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/health", auth=AUTH, timeout=1).status_code == 200:
                 return proc, url
         except httpx.TransportError:
             pass
@@ -163,7 +172,7 @@ def run(url: str, model: Any, schema: Schema, tasks: list[dict[str, Any]], args:
         return {"tasks": ts, "project": "1.1732000000", "label_config": schema.xml, "params": {}}
 
     one, hundred = body(tasks[:1]), body(tasks[:100])
-    with httpx.Client(base_url=url, timeout=60) as http:
+    with httpx.Client(base_url=url, auth=AUTH, timeout=60) as http:
         for _ in range(20):  # warm up: imports, schema cache, connection
             assert len(http.post("/predict", json=one).json()["results"]) == 1
         assert len(http.post("/predict", json=hundred).json()["results"]) == 100
@@ -176,7 +185,7 @@ def run(url: str, model: Any, schema: Schema, tasks: list[dict[str, Any]], args:
     errors: list[str] = []
 
     def client(n: int) -> None:
-        with httpx.Client(base_url=url, timeout=60) as http:
+        with httpx.Client(base_url=url, auth=AUTH, timeout=60) as http:
             for _ in range(n):
                 r = http.post("/predict", json=one)
                 if r.status_code != 200:

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import httpx  # noqa: E402
-from serve_latency import demo_model, pct, start_server, tasks_from_sample  # noqa: E402
+from serve_latency import AUTH, demo_model, pct, start_server, tasks_from_sample  # noqa: E402
 
 from annotate.schema import Schema, default_schema_path  # noqa: E402
 
@@ -71,7 +71,7 @@ def run(url: str, pid: int, mix: list[Any], clients: int, seconds: float) -> dic
 
     def client(offset: int) -> None:
         i = offset
-        with httpx.Client(base_url=url, timeout=60) as http:
+        with httpx.Client(base_url=url, auth=AUTH, timeout=60) as http:
             while time.monotonic() < stop:
                 name, path, body, headers, good = mix[i % len(mix)]
                 i += 1
@@ -134,7 +134,7 @@ def main() -> None:
             print(
                 "status classes, last run:", ", ".join(f"{k} {v}" for k, v in sorted(results[-1]["statuses"].items()))
             )
-            up = proc.poll() is None and httpx.get(f"{url}/health", timeout=5).status_code == 200
+            up = proc.poll() is None and httpx.get(f"{url}/health", auth=AUTH, timeout=5).status_code == 200
             growth = results[-1]["rss_after"] - results[0]["rss_before"]
             errors = sum(r["server_errors"] for r in results)
             print(f"server still up: {'yes' if up else 'NO'}; 5xx or dropped: {errors}; "

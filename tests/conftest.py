@@ -16,6 +16,13 @@ SAMPLE = ROOT / "corpora" / "sample" / "mexico-news-daily-2025-12-17-mananera.tx
 DEFAULT_SCHEMA = ROOT / "schemas" / "claims_stance.xml"
 
 
+@pytest.fixture(autouse=True)
+def _private_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the user's ~/.config (serve's generated secret lives there)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.delenv("ANNOTATE_SERVE_AUTH", raising=False)
+
+
 @pytest.fixture
 def sample_path() -> Path:
     return SAMPLE

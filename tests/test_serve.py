@@ -319,8 +319,6 @@ def test_cli_commands_are_documented_and_refuse_bad_input_in_one_line(cli, model
         code, out, _err = cli(*args, "--help")
         assert code == 0 and "Usage" in out
         assert f"annotate {' '.join(args)} " in readme
-    code, _out, err = cli("serve", "--models", models, "--basic-auth", "nocolon")
-    assert code == 2 and err.strip() == "error: basic auth must be USER:PASS. e.g. --basic-auth annotate:s3cret."
     code, _out, err = cli("serve", "--models", models / "demo")
     assert code == 2 and "is a model folder, not a folder of model versions" in err and "Traceback" not in err
 
@@ -365,3 +363,127 @@ def test_malformed_webhook_annotations_get_422_not_500(models: Path, schema: Sch
         assert r.status_code == 422, r.text
         assert "error" in r.json() and "Traceback" not in r.text
         assert c.get("/health").json()["pending"] == 0
+
+
+# --- credentials: never open by default, never on a command line -------------------------------------
+
+
+def _start(models: Path, schema_path: Path, env: dict[str, str], *args: str) -> tuple[Any, str, Any]:
+    """``python -m annotate serve`` as Label Studio meets it; (process, URL, log file) once it listens."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    import httpx
+
+    from tests.conftest import ROOT
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - read after the process ends
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "annotate", "serve", "--models", str(models), "--port", str(port),
+         "--schema", str(schema_path), "--retrain-every", "0", *args],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env}, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            httpx.get(url + "/health", timeout=1)
+            return proc, url, log
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    log.seek(0)
+    raise AssertionError(f"serve did not start: {log.read().decode(errors='replace')[-2000:]}")
+
+
+def _stop(proc: Any, log: Any) -> str:
+    proc.terminate()
+    proc.wait(30)
+    log.seek(0)
+    return log.read().decode(errors="replace")
+
+
+def test_serve_is_never_open_by_default_its_generated_secret_is_private(
+    tmp_path: Path, models: Path, schema_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """With no credentials set, twenty forged webhooks from any local user retrained the model.
+
+    Now `serve` generates a secret into a 0600 file, requires it on every route, and never prints
+    it; `connect-model`, run by the same user, finds it there.
+    """
+    import stat
+
+    import httpx
+
+    from annotate.credentials import default_file, for_client
+
+    config = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    monkeypatch.delenv("ANNOTATE_SERVE_AUTH", raising=False)
+    proc, url, log = _start(models, schema_path, {"XDG_CONFIG_HOME": str(config)})
+    try:
+        forged = {"action": "ANNOTATION_CREATED", "project": {"id": 1}, "task": task(1, "x"), "annotation": {}}
+        assert httpx.post(url + "/webhook", json=forged).status_code == 401
+        assert httpx.get(url + "/health").status_code == 401
+        secret = default_file()
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and stat.S_IMODE(secret.parent.stat().st_mode) == 0o700
+        creds = for_client()
+        assert creds is not None and creds.source == str(secret)
+        assert httpx.get(url + "/health", auth=creds.pair()).status_code == 200
+    finally:
+        out = _stop(proc, log)
+    assert creds.password not in out and "password" not in repr(creds).replace("password='***'", "")
+    assert f"credentials generated into {secret}" in out
+
+
+def test_serve_credentials_come_from_the_environment_or_a_private_file(
+    tmp_path: Path, models: Path, schema_path: Path, monkeypatch: pytest.MonkeyPatch, cli
+):
+    import httpx
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("ANNOTATE_SERVE_AUTH", raising=False)
+    # a file others can read is refused before anything listens
+    shared = tmp_path / "auth"
+    shared.write_text("ls:s3cret-pw\n")
+    shared.chmod(0o644)
+    code, _out, err = cli("serve", "--models", models, "--auth-file", shared)
+    assert (
+        code == 2
+        and err.strip() == f"error: {shared}: others can read this credentials file (mode 0644). chmod 600 {shared}."
+    )
+    # the old option that put the password on the command line is gone
+    code, _out, err = cli("serve", "--models", models, "--basic-auth", "ls:s3cret-pw")
+    assert code == 2 and "No such option" in err
+    monkeypatch.setenv("ANNOTATE_SERVE_AUTH", "nocolon")
+    code, _out, err = cli("serve", "--models", models)
+    assert code == 2 and err.strip().startswith("error: ANNOTATE_SERVE_AUTH: credentials must be USER:PASS")
+    monkeypatch.delenv("ANNOTATE_SERVE_AUTH")
+    code, _out, err = cli("serve", "--models", models, "--no-auth", "--host", "0.0.0.0")
+    assert code == 2 and "--no-auth" in err and "loopback" in err
+    shared.chmod(0o600)
+    proc, url, log = _start(models, schema_path, {}, "--auth-file", str(shared))
+    try:
+        assert httpx.get(url + "/health").status_code == 401
+        assert httpx.get(url + "/health", auth=("ls", "s3cret-pw")).status_code == 200
+    finally:
+        out = _stop(proc, log)
+    assert "s3cret-pw" not in out and f"credentials from {shared}" in out
+    proc, url, log = _start(models, schema_path, {"ANNOTATE_SERVE_AUTH": "env:an0ther-pw"})
+    try:
+        assert httpx.get(url + "/health", auth=("env", "an0ther-pw")).status_code == 200
+        assert httpx.get(url + "/health", auth=("ls", "s3cret-pw")).status_code == 401
+    finally:
+        _stop(proc, log)
+    proc, url, log = _start(models, schema_path, {}, "--no-auth")
+    try:
+        assert httpx.get(url + "/health").status_code == 200
+    finally:
+        assert "without credentials" in _stop(proc, log)

@@ -160,3 +160,38 @@ def test_cold_start_behind_basic_auth_still_hears_annotations(studio, tmp_path: 
         _poll("the annotation to reach the backend", lambda: httpx.get(f"{url}/health", auth=auth).json()["pending"])
         assert [g["label"] for g in app.state.backend.training_table()] == ["Opinion"]
     ls.projects.delete(id=project.id)
+
+
+def test_connect_model_hands_the_generated_secret_to_label_studio(
+    studio, tmp_path: Path, schema_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+):
+    """The default path a desk takes: `serve` generated a secret; `connect-model` (no password on
+    its command line) finds it and gives it to Label Studio, whose webhook then carries it."""
+    from annotate.credentials import for_server
+
+    creds, generated = for_server()  # what `annotate serve` does with nothing configured
+    assert generated
+    schema = Schema.from_file(schema_path)
+    app = create_app(tmp_path / "models", schema=schema, basic_auth=creds.pair(), retrain_every=0)
+    ls = studio.client()
+    project = studio.new_project(schema.xml, prefix="serve-secret")
+    sents = [{**s, "start": 0, "end": len(s["text"])} for s in sentences(TEXTS[:2])]
+    ls.projects.import_tasks(id=project.id, request=[{"data": t} for t in make_tasks(sents, schema)])
+    monkeypatch.setenv("LABEL_STUDIO_URL", studio.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", studio.token)
+    with serve_in_thread(app) as url:
+        assert httpx.get(f"{url}/health").status_code == 401
+        code, out, err = cli("studio", "connect-model", "--project", project.title, "--model-url", url)
+        assert code == 0, err
+        assert creds.password not in out + err
+        tid = next(iter(ls.tasks.list(project=project.id, page_size=10))).id
+        ls.annotations.create(
+            id=tid,
+            result=[
+                {"from_name": "claim_type", "to_name": "text", "type": "choices", "value": {"choices": ["Opinion"]}}
+            ],
+            completed_by=studio.create_user("ann").id,
+        )
+        _poll("the annotation to reach the backend", lambda: app.state.backend.training_table())
+        assert [g["label"] for g in app.state.backend.training_table()] == ["Opinion"]
+    ls.projects.delete(id=project.id)
