@@ -29,8 +29,8 @@ class _Group(TyperGroup):
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(exit_status(err)) from None
         except OSError as err:
-            if err.filename is None:
-                raise  # not about a file the user named: a bug, keep the traceback
+            if err.filename is None and err.errno not in _MACHINE_ERRNOS:
+                raise  # not about a file the user named nor a full disk: a bug, keep the traceback
             typer.echo(f"error: {os_error_line(err)}", err=True)
             raise typer.Exit(exit_status(err)) from None
 
@@ -59,7 +59,8 @@ def os_error_line(err: OSError) -> str:
         hint = "a file stands where a folder is needed, or the other way round: choose another path"
     else:
         hint = "check the path"
-    return f"{err.filename}: {what.lower()}. {hint}."
+    where = f"{err.filename}: " if err.filename is not None else ""
+    return f"{where}{what.lower()}. {hint}."
 
 
 def _app(help: str) -> typer.Typer:

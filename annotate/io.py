@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
+import re
+import shutil
+import socket
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -21,6 +25,8 @@ from annotate.errors import InputError
 
 __all__ = [
     "atomic_write",
+    "sweep_stale_temps",
+    "temp_prefix",
     "ensure_not_input",
     "read_text",
     "read_jsonl",
@@ -33,22 +39,81 @@ __all__ = [
 ]
 
 
+# A temporary file (or a model folder being built) is named after its target, its host and its
+# process: ``.<name>.<host>-<pid>.<random>.tmp`` (``.building``, ``.old``). A command killed with
+# SIGKILL cannot remove its own, so the next write into the folder removes those of this host
+# whose process is gone.
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+_TEMP_RE = re.compile(r"^\..+\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)\.[^.]+\.(?:tmp|building|old)$")
+
+
+# the errors of a write() itself: a full disk, a quota, a file too big, a failing disk
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+
+def temp_prefix(name: str) -> str:
+    """The prefix of a temporary sibling of ``name`` (for ``mkstemp``/``mkdtemp``) that
+    :func:`sweep_stale_temps` can tell apart once its process is gone."""
+    return f".{name}.{_HOST}-{os.getpid()}."
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def sweep_stale_temps(folder: str | Path) -> list[Path]:
+    """Remove the temporary files that killed commands of this machine left in ``folder``.
+
+    Only files named by :func:`atomic_write` on this host, whose process no longer runs, are
+    removed: a write in progress, or one from another machine sharing the folder, is never touched.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return removed
+    for entry in entries:
+        m = _TEMP_RE.match(entry.name)
+        if not (m and m["host"] == _HOST and not _process_alive(int(m["pid"]))):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
-    """Open a temporary file beside ``path``; rename it to ``path`` only if the block succeeds."""
+    """Open a temporary file beside ``path``; rename it to ``path`` only if the block succeeds.
+
+    Temporary files that a killed command left in the same folder are removed first.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale_temps(path.parent)
     binary = "b" in mode
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else "\n") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(err, OSError) and err.filename is None and err.errno in _WRITE_ERRNOS:
+            # a write() that found the disk full names no file: name the output it was for
+            raise OSError(err.errno, err.strerror, str(path)) from err
         raise
 
 

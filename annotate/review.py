@@ -26,9 +26,9 @@ from annotate.errors import InputError
 from annotate.io import write_jsonl
 from annotate.resolve import resolve
 from annotate.schema import Field, Schema
-from annotate.studio.client import Studio, api_call, find_project
+from annotate.studio.client import Studio, api_call, find_project, project_lock
 from annotate.studio.pull import PullResult, pull
-from annotate.studio.push import PushSummary, _ensure_project, existing_task_keys, project_lock
+from annotate.studio.push import PushSummary, _ensure_project, existing_task_keys
 
 __all__ = ["ReviewPushSummary", "ReviewPullResult", "review_project_title", "review_push", "review_pull",
            "load_review", "annotator_results"]

@@ -49,6 +49,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
@@ -59,7 +60,7 @@ from types import MappingProxyType
 from typing import Any
 
 from annotate.errors import AnnotateError, InputError, ModelError
-from annotate.io import atomic_write, dumps, read_jsonl, sha256_hex, write_jsonl
+from annotate.io import atomic_write, dumps, read_jsonl, sha256_hex, sweep_stale_temps, temp_prefix, write_jsonl
 from annotate.schema import Schema, default_schema_path
 
 __all__ = ["Backend", "ModelSlot", "RequestError", "create_app", "run", "serve_in_thread", "NO_MODEL"]
@@ -608,9 +609,9 @@ class Backend:
         from annotate.models.train import train
 
         live = self.training_table()
-        tmp = self.models_dir / f".building-{os.getpid()}-{threading.get_ident()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        sweep_stale_temps(self.models_dir)  # what a server killed mid-retrain left
+        tmp = Path(tempfile.mkdtemp(prefix=temp_prefix("retrain"), suffix=".building", dir=self.models_dir))
         try:
             frames = []
             if live:

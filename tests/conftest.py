@@ -51,7 +51,7 @@ def cli():
 
 # --- loud reporting of the slow layers ---------------------------------------------------
 
-_LAYERS = ("integration", "browser", "postgres")
+_LAYERS = ("integration", "browser", "postgres", "faults")
 _OUTCOMES = ("collected", "passed", "failed", "skipped")
 _layer_counts: dict[str, dict[str, int]] = {m: dict.fromkeys(_OUTCOMES, 0) for m in _LAYERS}
 
@@ -86,7 +86,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if missing:
         terminalreporter.write_line(
             f"!!! NOT EXECUTED IN FULL: {', '.join(missing)} layer(s). The real Label Studio / browser / "
-            "PostgreSQL tests did not all run."
+            "PostgreSQL / fault-injection tests did not all run."
             + (" CI fails for this." if os.environ.get("ANNOTATE_REQUIRE_ALL_LAYERS") else ""),
             red=True,
             bold=True,

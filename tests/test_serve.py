@@ -260,7 +260,7 @@ def test_webhook_replies_while_a_retrain_runs_then_the_new_version_is_swapped_in
     assert v["versions"] == [old, h["model_version"]] and v["current"] == h["model_version"]
     assert [m["folder"] for m in v["models"]] == ["demo", "demo-v001"]
     assert (models / "demo" / "card.json").exists()  # old versions stay on disk
-    assert not list(models.glob(".building-*"))
+    assert not list(models.glob(".*.building"))
     live = (models / "demo-v001" / "training_labels.jsonl").read_text("utf-8")
     assert '"label": "Opinion"' in live and '"target": "Foreign intervention in Venezuela"' in live
     # a restart serves the version current.json names
@@ -284,7 +284,7 @@ def test_failed_retrain_keeps_the_old_model_and_reports_why(
         assert "retrain not possible yet" in h["last_error"]  # a reason in one line, not a traceback
         assert c.post("/predict", json={"tasks": [task(1, "x")]}).json()["results"][0]["model_version"] == old
         assert c.get("/versions").json()["versions"] == [old]
-    assert not list(models.glob(".building-*")) and not (models / "demo-v001").exists()
+    assert not list(models.glob(".*.building")) and not (models / "demo-v001").exists()
     said = [r for r in caplog.records if "retrain not possible yet" in r.getMessage()]
     assert said and all(r.exc_info is None for r in said)
 

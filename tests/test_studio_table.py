@@ -228,6 +228,7 @@ def test_a_failed_download_leaves_no_snapshot_files_and_tidies_the_server(schema
         raise httpx.ReadError("connection reset")
 
     exports = SimpleNamespace(
+        list=lambda id: [],
         create=lambda **kw: SimpleNamespace(id=5, status="completed"),
         download=download,
         delete=lambda id, export_pk: deleted.append((id, export_pk)),

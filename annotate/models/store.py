@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from annotate.errors import InputError, ModelError
-from annotate.io import atomic_write, sha256_hex
+from annotate.io import atomic_write, sha256_hex, sweep_stale_temps, temp_prefix
 from annotate.schema import Schema
 
 __all__ = ["TRUSTED_TYPES", "LoadedModel", "save", "load", "model_version", "model_schema"]
@@ -138,7 +138,8 @@ def save(result, path: str | Path) -> dict[str, Any]:
     if path.exists() and not path.is_dir():
         raise FileExistsError(errno.EEXIST, "a file stands where the model folder goes", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    build = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".building", dir=path.parent))
+    sweep_stale_temps(path.parent)  # folders a killed train left half-built
+    build = Path(tempfile.mkdtemp(prefix=temp_prefix(path.name), suffix=".building", dir=path.parent))
     try:
         card = _write_folder(result, build)
         _swap_in(build, path)
@@ -162,7 +163,7 @@ def _swap_in(build: Path, path: Path) -> None:
     if _exchange(build, path):
         shutil.rmtree(build, ignore_errors=True)  # it now holds the old model
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    old = Path(tempfile.mkdtemp(prefix=temp_prefix(path.name), suffix=".old", dir=path.parent))
     os.rmdir(old)
     os.rename(path, old)
     os.rename(build, path)

@@ -8,17 +8,22 @@ work: the SDK tells them apart by decoding the key.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from annotate.errors import AnnotateError, InputError, StudioError
+from annotate.io import sha256_hex
 from annotate.studio.server import default_data_dir, mask, read_token
 
-__all__ = ["connect", "resolve_url", "resolve_token", "find_project", "api_call", "Studio"]
+__all__ = ["connect", "resolve_url", "resolve_token", "find_project", "api_call", "project_lock", "Studio"]
 
 
 def resolve_url(url: str | None = None, data_dir: str | Path | None = None) -> str:
@@ -119,6 +124,35 @@ def api_call(studio: Studio, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
     except (httpx.TransportError, ApiError) as err:
         raise _describe(err, studio.url, studio._token) from None
+
+
+@contextlib.contextmanager
+def project_lock(url: str, title: str, purpose: str = "push") -> Iterator[None]:
+    """Hold the lock of one project of one server while pushing to it (``purpose`` "push"), or pulling it.
+
+    Label Studio has no way to say "create this project unless it exists" or "import this task
+    unless its key is there", so two pushes at once into one project each found the keys missing
+    and imported every task twice (and two pushes to a new title created two projects). Pushes
+    from this machine now take turns: the second one, once it has the lock, sees the first one's
+    project and tasks. The lock is an ``flock`` on a file in a private (0700) folder of the user,
+    released by the kernel if the process dies.
+
+    Pulls take their own lock (``purpose="pull"``): two pulls at once on a sqlite server failed with
+    a busy database, and a pull that holds the lock knows that any export snapshot of this machine
+    still on the server was left by a killed pull.
+    """
+    folder = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"annotate-{os.getuid()}-locks"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & 0o077:
+        raise StudioError(f"the lock folder {folder} is not private to you", hint="remove it and try again")
+    key = f"{url.rstrip('/')}\n{title}" + ("" if purpose == "push" else f"\n{purpose}")  # push keys as before
+    lock = folder / (sha256_hex(key, 16) + ".lock")
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def connect(

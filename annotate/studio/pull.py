@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import socket
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -36,7 +38,7 @@ from annotate.errors import InputError, StudioError
 from annotate.io import atomic_write, dumps, utc_stamp
 from annotate.progress import progress as progress_line
 from annotate.schema import Schema
-from annotate.studio.client import Studio, api_call, find_project
+from annotate.studio.client import Studio, api_call, find_project, project_lock
 from annotate.studio.push import parse_description
 
 __all__ = [
@@ -70,6 +72,10 @@ EXPORT_OPTIONS: dict[str, Any] = {
     },
 }
 
+#: The title of the export snapshots ``pull`` creates; the host name and process id follow it.
+EXPORT_TITLE = "annotate pull"
+
+
 #: Seconds to wait for Label Studio to build an export snapshot (about 2 minutes per 100k tasks here).
 EXPORT_TIMEOUT = 3600.0
 
@@ -80,6 +86,8 @@ class PullResult:
     table_path: Path
     summary_path: Path
     summary: dict[str, Any]
+    #: export snapshots that killed pulls of this machine had left on the server, removed by this one
+    stale_exports_removed: int = 0
 
     def __str__(self) -> str:
         s = self.summary
@@ -97,6 +105,11 @@ class PullResult:
                 else ""
             )
             + f"snapshot {self.export_path}\ntable {self.table_path} ({s['rows']} rows)"
+            + (
+                f"\nremoved {self.stale_exports_removed} export snapshot(s) an interrupted pull had left on the server"
+                if self.stale_exports_removed
+                else ""
+            )
         )
 
 
@@ -453,12 +466,12 @@ def write_snapshot(
     return PullResult(export_path, table_path, summary_path, summary)
 
 
-def create_export(studio: Studio, project_id: int) -> int:
+def create_export(studio: Studio, project_id: int, title: str = EXPORT_TITLE) -> int:
     """Ask for a full JSON export snapshot (skips, ground truth, drafts, predictions); its id once built."""
     ls = studio.client
     # Community Edition builds the snapshot inside this one request (no job queue without Redis):
     # at 100k tasks that takes minutes, past the client's default timeout; a retry would build a second
-    snap = api_call(studio, ls.projects.exports.create, id=project_id, title="annotate pull", **EXPORT_OPTIONS,
+    snap = api_call(studio, ls.projects.exports.create, id=project_id, title=title, **EXPORT_OPTIONS,
                     request_options={"timeout": EXPORT_TIMEOUT, "max_retries": 0})  # fmt: skip
     for _ in range(600):  # CE completes at once; Enterprise works in the background
         if getattr(snap, "status", "completed") == "completed":
@@ -468,6 +481,29 @@ def create_export(studio: Studio, project_id: int) -> int:
         time.sleep(1)
         snap = api_call(studio, ls.projects.exports.get, id=project_id, export_pk=snap.id)
     return snap.id
+
+
+def _export_title() -> str:
+    return f"{EXPORT_TITLE} {socket.gethostname()} {os.getpid()}"
+
+
+def remove_stale_exports(studio: Studio, project_id: int) -> int:
+    """Delete the export snapshots that killed pulls of this machine left on the server; how many.
+
+    Called with the project's pull lock held, so no other pull of this machine is running: every
+    export titled by one of them (or by a version that did not name its host) is a leftover.
+    Exports of other machines, and ones a user made in the UI, are left alone.
+    """
+    mine = f"{EXPORT_TITLE} {socket.gethostname()} "
+    stale = [
+        e.id
+        for e in api_call(studio, studio.client.projects.exports.list, id=project_id)
+        if (e.title or "") == EXPORT_TITLE or (e.title or "").startswith(mine)
+    ]
+    for export_id in stale:
+        with contextlib.suppress(StudioError):  # already gone: nothing to do
+            api_call(studio, studio.client.projects.exports.delete, id=project_id, export_pk=export_id)
+    return len(stale)
 
 
 def download_export(studio: Studio, project_id: int, export_id: int, chunk_size: int = 1 << 20) -> Iterator[bytes]:
@@ -490,13 +526,22 @@ def pull(
     *,
     progress: bool = False,
 ) -> PullResult:
-    """Export ``project`` and write an immutable snapshot plus its flat table and summary (streaming)."""
+    """Export ``project`` and write an immutable snapshot plus its flat table and summary (streaming).
+
+    Pulls of one project take turns (a lock of this machine, see :func:`project_lock`); each one
+    first removes what a killed pull left: its export snapshots on the server and, through
+    :func:`~annotate.io.atomic_write`, its temporary files in the snapshot folder.
+    """
     proj = find_project(studio, project)
     schema = schema_of_project(proj, schema)
-    export_id = create_export(studio, proj.id)
-    try:
-        return write_snapshot(download_export(studio, proj.id, export_id), schema, out_dir, proj.title,
-                              progress=progress, project_id=proj.id)  # fmt: skip
-    finally:
-        with contextlib.suppress(StudioError):  # keep the server tidy; a failure here loses nothing
-            api_call(studio, studio.client.projects.exports.delete, id=proj.id, export_pk=export_id)
+    with project_lock(studio.url, proj.title, "pull"):
+        removed = remove_stale_exports(studio, proj.id)
+        export_id = create_export(studio, proj.id, _export_title())
+        try:
+            result = write_snapshot(download_export(studio, proj.id, export_id), schema, out_dir, proj.title,
+                                    progress=progress, project_id=proj.id)  # fmt: skip
+        finally:
+            with contextlib.suppress(StudioError):  # keep the server tidy; a failure here loses nothing
+                api_call(studio, studio.client.projects.exports.delete, id=proj.id, export_pk=export_id)
+    result.stale_exports_removed = removed
+    return result

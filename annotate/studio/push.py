@@ -14,11 +14,7 @@ schema is refused on a project with annotations unless it keeps every field and 
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +23,10 @@ from typing import Any
 import httpx
 
 from annotate.errors import InputError, SchemaError, StudioError
-from annotate.io import read_jsonl, sha256_hex
+from annotate.io import read_jsonl
 from annotate.progress import progress as progress_line
 from annotate.schema import Field, Schema
-from annotate.studio.client import Studio, api_call, find_project
+from annotate.studio.client import Studio, api_call, find_project, project_lock
 
 __all__ = [
     "PushSummary",
@@ -501,30 +497,6 @@ def push(
     with project_lock(studio.url, title):
         return _push_locked(studio, title, schema, tasks, by_sentence, model_versions, summary, batch_size,
                             on_batch, progress)  # fmt: skip
-
-
-@contextlib.contextmanager
-def project_lock(url: str, title: str) -> Iterator[None]:
-    """Hold the lock of one project of one server while pushing to it.
-
-    Label Studio has no way to say "create this project unless it exists" or "import this task
-    unless its key is there", so two pushes at once into one project each found the keys missing
-    and imported every task twice (and two pushes to a new title created two projects). Pushes
-    from this machine now take turns: the second one, once it has the lock, sees the first one's
-    project and tasks. The lock is an ``flock`` on a file in a private (0700) folder of the user,
-    released by the kernel if the process dies.
-    """
-    folder = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"annotate-{os.getuid()}-locks"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & 0o077:
-        raise StudioError(f"the lock folder {folder} is not private to you", hint="remove it and push again")
-    lock = folder / (sha256_hex(f"{url.rstrip('/')}\n{title}", 16) + ".lock")
-    with open(lock, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _push_locked(
