@@ -310,25 +310,41 @@ def resolve_command(
     conflicts: Annotated[
         Path | None, typer.Option("--conflicts", help="Conflicts JSONL (default: <output>.conflicts.jsonl).")
     ] = None,
+    min_annotators: Annotated[
+        int, typer.Option("--min-annotators", help="Fewer votes go to the conflicts file, not to gold.")
+    ] = 1,
+    sentences: Annotated[
+        Path | None, typer.Option("--sentences", help="sentences.jsonl: the text when no export is beside the table.")
+    ] = None,
     schema: _SchemaOpt = None,
 ) -> None:
-    """Gold labels per item and field; ties and hidden answers go to a conflicts file for review."""
-    from annotate.resolve import resolve, write_gold
+    """Gold labels per item and field, with their text; ties and hidden answers go to a conflicts file for review."""
+    from annotate.resolve import resolve_annotations
+    from annotate.schema import Schema, default_schema_path
 
-    df, sch = _annotations_and_schema(path, schema)
-    if review is not None:
-        from annotate.review import load_review
+    summary = resolve_annotations(
+        path,
+        Schema.from_file(schema or default_schema_path()),
+        output,
+        method=method,  # type: ignore[arg-type]
+        on_tie=on_tie,  # type: ignore[arg-type]
+        review=review,
+        conflicts=conflicts,
+        min_annotators=min_annotators,
+        sentences=sentences,
+    )
+    _echo(str(summary))
 
-        rv = load_review(review)
-    else:
-        rv = None
-    res = resolve(df, sch, method=method, on_tie=on_tie, review=rv)  # type: ignore[arg-type]
-    conflicts = conflicts or output.with_name(output.stem + ".conflicts.jsonl")
-    n, k = write_gold(res, output, conflicts, inputs=(path, review))
-    by = ", ".join(f"{m}: {c}" for m, c in res.gold["method"].value_counts().items())
-    why = ", ".join(f"{r}: {c}" for r, c in res.conflicts["reason"].value_counts().items())
-    _echo(f"wrote {n} gold labels to {output}" + (f" ({by})" if by else ""))
-    _echo(f"wrote {k} conflicts to {conflicts}" + (f" ({why})" if why else ""))
+
+@app.command("export")
+def export_command(
+    path: Annotated[Path, typer.Argument(help="A gold, conflicts, predictions or suggestions JSONL file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Spreadsheet to write: .csv or .tsv.")],
+) -> None:
+    """A JSONL file of the loop as a spreadsheet for editors (title, URL and text first)."""
+    from annotate.export import export_spreadsheet
+
+    _echo(str(export_spreadsheet(path, output)))
 
 
 @report_app.command("agreement")

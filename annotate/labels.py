@@ -5,8 +5,9 @@ Two shapes are read, from CSV (with a header) or JSONL:
 - a **flat label table**: ``text``, ``label``, and optionally ``target``, ``field``,
   ``sentence_id``, ``doc_id`` / ``group``, ``speaker``, ``position``, ``in_quote``;
 - the **gold table** written by ``annotate resolve``: ``sentence_id``, ``field``, ``label``,
-  ``confidence``, ``n_annotators``, ``method`` (and ``target`` for stance rows). Its rows carry no
-  text, so a sentences file (``annotate ingest`` output) is joined on ``sentence_id``.
+  ``confidence``, ``n_annotators``, ``method`` (and ``target`` for stance rows), with the text
+  of each row. Gold files from before the text was written there need a sentences file
+  (``annotate ingest`` output), joined on ``sentence_id``.
 
 Every label is checked against the schema: the field must be a categorical field, and the label
 one of its choices (a Choice's value or its alias; the table holds the value). When a row names no
@@ -206,7 +207,8 @@ def load_labels(
             if sid and sents:
                 msg, hint = f"sentence '{sid}' is not in the sentences file", "give the sentences file it came from"
             elif sid:
-                msg, hint = "row has no text", "pass the sentences file (--sentences) to join text by sentence_id"
+                msg = "row has no text"
+                hint = "re-run `annotate resolve` (its gold carries the text), or give the sentences file"
             else:
                 msg, hint = "row has neither text nor sentence_id", "add a 'text' column"
             raise InputError(msg, path=path, line=lineno, hint=hint)

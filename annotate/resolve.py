@@ -23,6 +23,8 @@ original annotations is changed.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -34,9 +36,35 @@ from annotate.errors import InputError
 from annotate.io import ensure_not_input, write_jsonl
 from annotate.schema import Field, Schema
 
-__all__ = ["Resolution", "GOLD_COLUMNS", "CONFLICT_COLUMNS", "METHODS", "resolve", "write_gold", "gold_records"]
+__all__ = [
+    "Resolution",
+    "ResolveSummary",
+    "GOLD_COLUMNS",
+    "CONFLICT_COLUMNS",
+    "CONTEXT_COLUMNS",
+    "METHODS",
+    "resolve",
+    "resolve_annotations",
+    "with_context",
+    "write_gold",
+    "gold_records",
+]
 
-GOLD_COLUMNS = ["item", "sentence_id", "target", "field", "label", "confidence", "n_annotators", "method", "votes"]
+GOLD_COLUMNS = [
+    "item",
+    "sentence_id",
+    "target",
+    "field",
+    "label",
+    "confidence",
+    "agreement",
+    "n_annotators",
+    "method",
+    "votes",
+]
+#: What :func:`with_context` adds to gold and conflict rows, from the tasks: enough for an editor
+#: to read a row, and for ``train`` / ``serve --labels`` to learn from the gold file alone.
+CONTEXT_COLUMNS = ["doc_id", "text", "target_name", "speaker", "title", "url"]
 CONFLICT_COLUMNS = [
     "item",
     "sentence_id",
@@ -55,13 +83,17 @@ _TIE_TOL = 1e-9
 class Resolution(NamedTuple):
     """What :func:`resolve` returns: ``gold, conflicts = resolve(df, schema)``.
 
-    ``gold``: one row per (item, field) decided, columns :data:`GOLD_COLUMNS`. ``confidence`` is
-    the share of votes for the label (majority), the posterior probability (Dawid-Skene), or 1.0
-    (ground truth, review). ``votes`` maps annotator -> label.
+    ``gold``: one row per (item, field) decided, columns :data:`GOLD_COLUMNS`. ``agreement`` is
+    the share of the votes for the label. ``confidence`` counts how many votes there were, so one
+    annotator's answer is not as sure as three who agree: for a majority it is Laplace's rule of
+    succession, ``(k + 1) / (n + 2)`` for ``k`` of ``n`` votes (1/1: 0.67, 2/2: 0.75, 3/3: 0.8,
+    2/3: 0.6); for Dawid-Skene the posterior probability; 1.0 for ground truth and review.
+    ``votes`` maps annotator -> label.
 
     ``conflicts``: one row per (item, field) not decided, columns :data:`CONFLICT_COLUMNS`;
-    ``reason`` is ``"tie"`` (``candidates`` = the tied labels) or ``"hidden"`` (the gold answer
-    of the condition field hides this field; ``candidates`` = the label it would have had).
+    ``reason`` is ``"tie"`` (``candidates`` = the tied labels), ``"hidden"`` (the gold answer
+    of the condition field hides this field; ``candidates`` = the label it would have had) or
+    ``"few_annotators"`` (fewer than ``min_annotators`` votes; ``candidates`` = the majority).
     """
 
     gold: pd.DataFrame
@@ -69,14 +101,14 @@ class Resolution(NamedTuple):
 
 
 def _majority(v: pd.DataFrame) -> dict[Any, tuple[list[str], float]]:
-    """item -> (labels with the most votes, sorted; their share of the votes)."""
+    """item -> (labels with the most votes, sorted; Laplace's ``(k + 1) / (n + 2)`` of their ``k`` votes)."""
     counts = pd.crosstab(v["item"], v["label"])
     values, labels = counts.to_numpy(), np.asarray(counts.columns, dtype=object)
     top = values.max(axis=1)
-    share = top / values.sum(axis=1)
+    succession = (top + 1) / (values.sum(axis=1) + 2)
     return {
-        item: (sorted(labels[row == t]), float(sh))
-        for item, row, t, sh in zip(counts.index, values, top, share, strict=True)
+        item: (sorted(labels[row == t]), float(c))
+        for item, row, t, c in zip(counts.index, values, top, succession, strict=True)
     }
 
 
@@ -121,6 +153,7 @@ def resolve(
     review: pd.DataFrame | None = None,
     field: str | None = None,
     n_iter: int = 100,
+    min_annotators: int = 1,
 ) -> Resolution:
     """Gold labels per item and categorical field, plus the conflicts left for review.
 
@@ -136,6 +169,8 @@ def resolve(
         e.g. from ``annotate review pull``; overrides everything else.
     field : resolve just this field (default: every categorical field).
     n_iter : EM iterations for Dawid-Skene.
+    min_annotators : an aggregate of fewer votes goes to ``conflicts`` (reason ``"few_annotators"``)
+        instead of gold; ground truth and review answers stand alone.
 
     >>> gold, conflicts = resolve(df, schema)  # doctest: +SKIP
     """
@@ -143,6 +178,8 @@ def resolve(
         raise InputError(f"unknown method '{method}'", hint=f"use one of: {', '.join(METHODS)}")
     if on_tie not in ("conflict", "error"):
         raise InputError(f"unknown on_tie policy '{on_tie}'", hint="use 'conflict' or 'error'")
+    if min_annotators < 1:
+        raise InputError(f"min_annotators must be 1 or more; got {min_annotators}", hint="e.g. --min-annotators 2")
     d = prepare(df, schema)
     r = None
     if review is not None and len(review):
@@ -181,6 +218,7 @@ def resolve(
                 "n_annotators": len(vote_map),
                 "votes": vote_map,
             }
+            labels_of = list(vote_map.values())
             if item in rv:
                 row = {**base, "label": rv[item], "confidence": 1.0, "method": "review"}
             elif item in gt:
@@ -197,7 +235,18 @@ def resolve(
                         }
                     )
                     continue
+                if len(vote_map) < min_annotators:
+                    conflict_rows.append(
+                        {
+                            **base,
+                            "reason": "few_annotators",
+                            "candidates": labels,
+                            "detail": f"{len(vote_map)} annotator(s), fewer than the {min_annotators} required",
+                        }
+                    )
+                    continue
                 row = {**base, "label": labels[0], "confidence": conf, "method": method}
+            row["agreement"] = labels_of.count(row["label"]) / len(labels_of) if labels_of else None
             cond = f.condition
             if cond is not None and cond.tag in gold_by_sentence.get(sid, {}):
                 cond_label = gold_by_sentence[sid][cond.tag]
@@ -216,6 +265,7 @@ def resolve(
     gold = pd.DataFrame(gold_rows, columns=GOLD_COLUMNS)
     conflicts = pd.DataFrame(conflict_rows, columns=CONFLICT_COLUMNS)
     gold["confidence"] = gold["confidence"].astype(float)
+    gold["agreement"] = gold["agreement"].astype(float)
     gold["n_annotators"] = gold["n_annotators"].astype(int)
     if on_tie == "error" and (conflicts["reason"] == "tie").any():
         ties = conflicts[conflicts["reason"] == "tie"]
@@ -268,3 +318,107 @@ def write_gold(
     n = write_jsonl(path, gold_records(resolution.gold))
     k = write_jsonl(conflicts_path, gold_records(resolution.conflicts))
     return n, k
+
+
+def _target_name(label: Any) -> str | None:
+    # push shows a target as "Name — description"; the name is what an editor needs
+    return str(label).split(" — ", 1)[0] if label not in (None, "") else None
+
+
+def with_context(
+    resolution: Resolution,
+    tasks: Mapping[tuple[str, str], dict[str, Any]],
+    sentences: Mapping[str, dict[str, Any]] | None = None,
+) -> Resolution:
+    """Gold and conflicts with :data:`CONTEXT_COLUMNS`: the text, document, target name, speaker,
+    title and URL of each row, from the tasks (:func:`annotate.studio.pull.snapshot_tasks`) or,
+    failing those, a sentences file (:func:`annotate.labels.read_sentences`)."""
+    by_sentence: dict[str, dict[str, Any]] = {}
+    for (sid, _target), data in tasks.items():
+        by_sentence.setdefault(sid, data)
+    sentences = sentences or {}
+
+    def context(sid: Any, target: Any) -> dict[str, Any]:
+        sid = str(sid)
+        data = tasks.get((sid, str(target or ""))) or by_sentence.get(sid) or {}
+        sent = sentences.get(sid, {})
+        pick = {k: data.get(k, sent.get(k)) for k in ("doc_id", "text", "speaker", "title", "url")}
+        pick["target_name"] = _target_name(data.get("target")) if target not in (None, "") else None
+        return {k: (None if v in ("", None) else v) for k, v in pick.items()}
+
+    def add(frame: pd.DataFrame) -> pd.DataFrame:
+        extra = pd.DataFrame(
+            [context(s, t) for s, t in zip(frame["sentence_id"], frame["target"], strict=True)],
+            columns=CONTEXT_COLUMNS,
+            index=frame.index,
+            dtype=object,
+        )
+        return pd.concat([frame, extra], axis=1)
+
+    return Resolution(add(resolution.gold), add(resolution.conflicts))
+
+
+@dataclass
+class ResolveSummary:
+    """What :func:`resolve_annotations` wrote; ``str()`` is the CLI's report."""
+
+    output: Path
+    conflicts_path: Path
+    gold: int
+    conflicts: int
+    by_method: dict[str, int]
+    by_reason: dict[str, int]
+    with_text: bool
+
+    def __str__(self) -> str:
+        by = ", ".join(f"{m}: {c}" for m, c in self.by_method.items())
+        why = ", ".join(f"{r}: {c}" for r, c in self.by_reason.items())
+        lines = [
+            f"wrote {self.gold} gold labels to {self.output}" + (f" ({by})" if by else ""),
+            f"wrote {self.conflicts} conflicts to {self.conflicts_path}" + (f" ({why})" if why else ""),
+        ]
+        if not self.with_text and self.gold + self.conflicts:
+            lines.append("note: no sentence text found (no export beside the table): pass --sentences to add it")
+        return "\n".join(lines)
+
+
+def resolve_annotations(
+    path: str | Path,
+    schema: Schema,
+    output: str | Path = "gold.jsonl",
+    *,
+    method: Literal["majority", "dawid-skene"] = "majority",
+    on_tie: Literal["conflict", "error"] = "conflict",
+    review: str | Path | None = None,
+    conflicts: str | Path | None = None,
+    min_annotators: int = 1,
+    sentences: str | Path | None = None,
+) -> ResolveSummary:
+    """``annotate resolve``: gold labels of the latest snapshot under ``path``, with their text.
+
+    The text, document, target name, title and URL of every row come from the export beside the
+    table (``pull`` keeps it), else from ``sentences``, so the gold file stands alone: an editor
+    can read it, and ``train`` and ``serve --labels`` learn from it without the sentences file.
+    """
+    from annotate.annotations import latest_snapshot, load_annotations
+    from annotate.labels import read_sentences
+    from annotate.review import load_review
+    from annotate.studio.pull import snapshot_tasks
+
+    table = latest_snapshot(path)
+    df = load_annotations(table)
+    rv = load_review(review) if review is not None else None
+    res = resolve(df, schema, method=method, on_tie=on_tie, review=rv, min_annotators=min_annotators)
+    res = with_context(res, snapshot_tasks(table), read_sentences(sentences) if sentences else None)
+    output = Path(output)
+    conflicts_path = Path(conflicts) if conflicts else output.with_name(output.stem + ".conflicts.jsonl")
+    n, k = write_gold(res, output, conflicts_path, inputs=(path, review, sentences))
+    return ResolveSummary(
+        output=output,
+        conflicts_path=conflicts_path,
+        gold=n,
+        conflicts=k,
+        by_method={str(m): int(c) for m, c in res.gold["method"].value_counts().items()},
+        by_reason={str(r): int(c) for r, c in res.conflicts["reason"].value_counts().items()},
+        with_text=bool(res.gold["text"].notna().any() or res.conflicts["text"].notna().any()),
+    )

@@ -85,7 +85,7 @@ def test_gold_row_without_sentences_file(tmp_path, schema):
     with pytest.raises(InputError) as err:
         load_labels(path, schema)
     assert str(err.value) == (
-        f"{path}:1: row has no text. pass the sentences file (--sentences) to join text by sentence_id."
+        f"{path}:1: row has no text. re-run `annotate resolve` (its gold carries the text), or give the sentences file."
     )
 
 

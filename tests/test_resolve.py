@@ -55,13 +55,16 @@ def test_majority_and_ties_are_conflicts(schema):
     gold, conflicts = resolve(df, schema)
     assert list(gold.columns) == GOLD_COLUMNS and list(conflicts.columns) == CONFLICT_COLUMNS
     g = gold.set_index("item")
-    assert g.loc["s1", "label"] == "Opinion" and g.loc["s1", "confidence"] == pytest.approx(2 / 3)
+    # confidence counts the votes (Laplace: (k + 1) / (n + 2)); agreement is their share
+    assert g.loc["s1", "label"] == "Opinion" and g.loc["s1", "confidence"] == pytest.approx(3 / 5)
+    assert g.loc["s1", "agreement"] == pytest.approx(2 / 3)
     assert g.loc["s1", "n_annotators"] == 3 and g.loc["s1", "method"] == "majority"
     assert g.loc["s1", "votes"] == {"a": "Opinion", "b": "Opinion", "c": "Not a claim"}
+    # one annotator's answer is not as sure as a unanimous three (it was 1.0, like 3/3)
     assert (g.loc["s3", "label"], g.loc["s3", "n_annotators"], g.loc["s3", "confidence"]) == (
         "Other factual claim",
         1,
-        1.0,
+        pytest.approx(2 / 3),
     )
     assert "s2" not in g.index  # never broken silently
     (c,) = conflicts.itertuples()
@@ -144,7 +147,8 @@ def test_stance_counts_only_where_claim_type_allows_it(schema):
     )
     gold, conflicts = resolve(df, schema)
     g = gold.set_index("item")
-    assert g.loc[f"s1@{T}", "label"] == "Favor" and g.loc[f"s1@{T}", "confidence"] == 1.0
+    assert g.loc[f"s1@{T}", "label"] == "Favor" and g.loc[f"s1@{T}", "agreement"] == 1.0
+    assert g.loc[f"s1@{T}", "confidence"] == pytest.approx(3 / 4)
     assert g.loc[f"s1@{T}", "n_annotators"] == 2 and g.loc[f"s1@{T}", "target"] == T
     assert conflicts.empty
 
@@ -177,7 +181,8 @@ def test_write_gold_jsonl(schema, tmp_path):
         "target": None,
         "field": "claim_type",
         "label": "Opinion",
-        "confidence": 1.0,
+        "confidence": 0.75,
+        "agreement": 1.0,
         "n_annotators": 2,
         "method": "majority",
         "votes": {"a": "Opinion", "b": "Opinion"},
@@ -209,6 +214,7 @@ def test_cli_resolve(cli, tmp_path, schema, schema_path):
     assert stdout.splitlines() == [
         f"wrote 1 gold labels to {out} (majority: 1)",
         f"wrote 1 conflicts to {tmp_path / 'gold.conflicts.jsonl'} (tie: 1)",
+        "note: no sentence text found (no export beside the table): pass --sentences to add it",
     ]
     code, stdout, err = cli("resolve", ann, "-o", out, "--review", rev, "--schema", schema_path)
     assert code == 0, err
@@ -225,3 +231,77 @@ def test_cli_resolve(cli, tmp_path, schema, schema_path):
     code, _, err = cli("resolve", tmp_path / "empty", "-o", tmp_path / "g2.jsonl", "--schema", schema_path)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "is empty" in err
     assert not (tmp_path / "g2.jsonl").exists()
+
+
+def test_confidence_grows_with_the_votes_and_min_annotators_sends_lone_answers_to_review(schema):
+    """A single annotator's gold had confidence 1.0, like a unanimous 3/3."""
+    df = claims(
+        ("s1", "a", "Opinion"),
+        ("s2", "a", "Opinion"), ("s2", "b", "Opinion"),
+        ("s3", "a", "Opinion"), ("s3", "b", "Opinion"), ("s3", "c", "Opinion"),
+    )  # fmt: skip
+    g = resolve(df, schema).gold.set_index("item")
+    assert g.loc["s1", "confidence"] < g.loc["s2", "confidence"] < g.loc["s3", "confidence"] < 1.0
+    assert (g["agreement"] == 1.0).all()
+    gold, conflicts = resolve(df, schema, min_annotators=2)
+    assert sorted(gold["item"]) == ["s2", "s3"]
+    (c,) = conflicts.itertuples()
+    assert (c.item, c.reason, c.candidates) == ("s1", "few_annotators", ["Opinion"])
+
+
+def test_gold_from_a_pull_carries_the_text_and_trains_alone(cli, tmp_path, schema_path):
+    """Gold rows carried no text: `train gold.jsonl` failed with "pass the sentences file"."""
+    from annotate.studio.pull import write_snapshot
+
+    schema = Schema.from_file(schema_path)
+    target = schema.targets[0]
+    tasks = []
+    for i, (text, label, stance) in enumerate(
+        [("Exports rose 12% in 2019.", "Check-worthy factual claim", "Favor"),
+         ("I think this is a terrible idea.", "Opinion", "Against"),
+         ("Imports fell 3% last year.", "Check-worthy factual claim", "Against"),
+         ("What a lovely day.", "Opinion", "Favor")]
+    ):  # fmt: skip
+        data = {"text": text, "sentence_id": f"s{i}", "doc_id": "d1", "target_id": target.id,
+                "target": f"{target.name} — {target.description}", "title": "An article",
+                "url": "https://x.test/a"}  # fmt: skip
+        anns = [
+            {"id": 10 * i + j, "completed_by": j, "result": [
+                {"from_name": "claim_type", "to_name": "text", "type": "choices", "value": {"choices": [label]}},
+                {"from_name": "stance", "to_name": "text", "type": "choices", "value": {"choices": [stance]}}]}
+            for j in (1, 2)
+        ]  # fmt: skip
+        tasks.append({"id": i + 1, "data": data, "annotations": anns})
+    pulled = write_snapshot(json.dumps(tasks).encode(), schema, tmp_path / "ann", "desk", project_id=1)
+    out = tmp_path / "gold.jsonl"
+    code, stdout, err = cli("resolve", pulled.table_path.parent, "-o", out, "--schema", schema_path)
+    assert code == 0, err
+    assert "note:" not in stdout
+    rows = [json.loads(x) for x in out.read_text("utf-8").splitlines()]
+    claim = next(r for r in rows if r["sentence_id"] == "s0" and r["field"] == "claim_type")
+    assert (claim["text"], claim["doc_id"], claim["title"], claim["url"]) == (
+        "Exports rose 12% in 2019.", "d1", "An article", "https://x.test/a")  # fmt: skip
+    stance = next(r for r in rows if r["sentence_id"] == "s0" and r["field"] == "stance")
+    assert stance["target_name"] == target.name and stance["target"] == target.id
+    from annotate.labels import load_labels
+
+    labels = load_labels(out, schema)  # no sentences file needed
+    assert sorted(set(labels["text"])) == sorted(t["data"]["text"] for t in tasks)
+    assert set(labels.loc[labels["field"] == "stance", "target"]) == {target.name}
+    # and an editor's spreadsheet of it: title, URL and text first, votes readable, Excel's BOM
+    import csv
+
+    sheet = tmp_path / "gold.csv"
+    code, stdout, err = cli("export", out, "-o", sheet)
+    assert code == 0 and stdout.startswith(f"wrote {len(rows)} rows to {sheet}"), err
+    raw = sheet.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    table = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert list(table[0])[:5] == ["title", "url", "doc_id", "sentence_id", "text"]
+    first = next(r for r in table if r["sentence_id"] == "s0" and r["field"] == "claim_type")
+    assert first["text"] == "Exports rose 12% in 2019."
+    assert first["votes"] == "1: Check-worthy factual claim; 2: Check-worthy factual claim"
+    code, _, err = cli("export", out, "-o", tmp_path / "gold.xlsx")
+    assert code == 2 and "name the output .csv or .tsv" in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli("export", out, "-o", out.with_suffix(".jsonl"))
+    assert code == 2

@@ -418,6 +418,40 @@ def _flatten_export(
     raise AssertionError("the pure-Python backend reads integers of any size")  # pragma: no cover
 
 
+#: The keys of a task's data that gold and conflicts files carry, so an editor can read them.
+TASK_CONTEXT_KEYS = ("doc_id", "text", "target", "speaker", "title", "url", "meta")
+
+
+def snapshot_tasks(table_path: str | Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """The data of each task of the export beside an annotations table, by (sentence_id, target_id).
+
+    Only :data:`TASK_CONTEXT_KEYS` are kept (streamed with ijson: an export of 100k tasks is read
+    one task at a time). An empty dict when the table has no export beside it.
+    """
+    import ijson
+
+    name = Path(table_path).name
+    export = Path(table_path).with_name(name.removesuffix(".annotations.jsonl") + ".export.json")
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    if not export.is_file():
+        return out
+    with export.open("rb") as fh:
+        for backend in (ijson, ijson.get_backend("python")):  # as _flatten_export: C first
+            out.clear()
+            try:
+                for task in _export_tasks(fh, backend):
+                    data = task.get("data") if isinstance(task, dict) else None
+                    if not isinstance(data, dict) or not data.get("sentence_id"):
+                        continue
+                    out[(str(data["sentence_id"]), str(data.get("target_id") or ""))] = {
+                        k: data[k] for k in TASK_CONTEXT_KEYS if data.get(k) not in (None, "")
+                    }
+                return out
+            except _BigInteger:
+                continue
+    return out
+
+
 def write_snapshot(
     raw: bytes | Iterable[bytes],
     schema: Schema,

@@ -131,6 +131,9 @@ def make_tasks(sentences: Iterable[dict[str, Any]], schema: Schema) -> Iterator[
             "end": rec["end"],
             "schema_hash": schema.hash,
         }
+        for key in ("title", "url"):  # gold and conflicts files carry them for an editor (resolve)
+            if rec.get(key):
+                base[key] = str(rec[key])
         for key in schema.data_keys:  # custom $vars come from the sentence record
             if key not in base and key not in ("target",) and key in rec:
                 base[key] = rec[key]
