@@ -581,12 +581,21 @@ def serve_command(
         Path | None, typer.Option("--labels", help="Labels added to the annotations at every retrain.")
     ] = None,
     project: Annotated[list[int] | None, typer.Option("--project", help="Serve only this project id (repeat).")] = None,
+    url: _Url = None,
+    token: _Token = None,
+    data_dir: _DataDir = None,
 ) -> None:
-    """Serve the models to Label Studio as an ML backend; learn from its annotations in the background."""
+    """Serve the models to Label Studio as an ML backend; learn from its annotations in the background.
+
+    Every retrain reads the projects' current annotations from Label Studio (--url / --token /
+    --data-dir as for `pull`; else the URL and token of Label Studio's own /setup call), plus the
+    labels the serving model learned from and --labels.
+    """
     from annotate import credentials
     from annotate.errors import InputError
     from annotate.schema import Schema
     from annotate.serve import LOOPBACK, run
+    from annotate.studio.client import connect
 
     if no_auth:
         if host not in LOOPBACK:
@@ -610,6 +619,7 @@ def serve_command(
         retrain_every=retrain_every,
         labels=labels,
         projects=set(project) if project else None,
+        studio=lambda: connect(url, token, data_dir=data_dir),
     )
 
 

@@ -36,7 +36,7 @@ from annotate.errors import InputError, SchemaError
 from annotate.io import file_hash, read_jsonl, read_text
 from annotate.schema import Field, Schema
 
-__all__ = ["load_labels", "read_table", "read_sentences", "LABEL_COLUMNS"]
+__all__ = ["load_labels", "read_table", "read_sentences", "label_records", "LABEL_COLUMNS"]
 
 #: Columns of the DataFrame :func:`load_labels` returns, in order.
 LABEL_COLUMNS = [
@@ -291,3 +291,31 @@ def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes")
     return bool(value) and not _blank(value)
+
+
+def label_records(labels: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a :func:`load_labels` table as JSON lines that :func:`load_labels` reads back.
+
+    A model keeps the labels it learned from in its folder (``training_labels.jsonl``), so a live
+    model (``annotate serve``) retrains on them as well as on the new annotations.
+    """
+    out = []
+    for rec in labels.to_dict(orient="records"):
+        row = {
+            "sentence_id": rec.get("sentence_id"),
+            "doc_id": rec.get("group"),
+            "text": rec["text"],
+            # the target's id when the schema knows it, else the free text it was given as
+            "target": rec.get("target_id") or rec.get("target"),
+            "field": rec["field"],
+            "label": rec["label"],
+            "confidence": rec.get("confidence"),
+            "speaker": rec.get("speaker"),
+            "position": rec.get("position"),
+            "in_quote": bool(rec.get("in_quote")),
+            "previous": rec.get("previous"),
+            "next": rec.get("next"),
+        }
+        out.append({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
+    return out
+

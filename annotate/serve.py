@@ -52,7 +52,7 @@ import shutil
 import tempfile
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -71,7 +71,9 @@ log = logging.getLogger("annotate.serve")
 NO_MODEL = "none"
 LOG_NAME = "annotations.log.jsonl"
 CURRENT_NAME = "current.json"
-LABELS_NAME = "training_labels.jsonl"
+LABELS_NAME = "live_labels.jsonl"  # scratch file of a retrain
+#: The labels a retrained version inherits and passes on: the first model's own, plus --labels.
+BASE_LABELS_NAME = "base_labels.jsonl"
 LABEL_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED")
 TRAIN_ACTION = "START_TRAINING"
 #: What a live retrain passes to :func:`annotate.models.train.train` unless told otherwise: fast
@@ -147,6 +149,14 @@ class Backend:
     train_options : keyword arguments for :func:`annotate.models.train.train`
         (default :data:`DEFAULT_TRAIN_OPTIONS`).
     name : model name of retrained versions (default: the current model's name, else ``"live"``).
+    studio : a function returning a connected :class:`~annotate.studio.client.Studio`. At every
+        retrain the backend reads each project's current annotations from it, as ``pull`` does
+        (the webhook log is then only the trigger, and the fallback when Label Studio cannot be
+        reached). Without it, the URL and token of Label Studio's own ``/setup`` call are used.
+
+    A retrain learns from everything: the labels the serving model learned from (kept in its
+    folder, carried from version to version), ``labels``, and the annotations of the projects,
+    the newest answer winning for a sentence, field and target.
     """
 
     def __init__(
@@ -160,6 +170,7 @@ class Backend:
         sentences: str | Path | None = None,
         train_options: dict[str, Any] | None = None,
         name: str | None = None,
+        studio: Callable[[], Any] | None = None,
     ) -> None:
         if retrain_every < 0:
             raise ValueError(f"retrain_every must be >= 0; got {retrain_every}")
@@ -188,6 +199,10 @@ class Backend:
         self.last_error: str | None = None
         self.last_trained: str | None = None
         self.retrains = 0
+        self._studio = studio
+        # project id -> (Label Studio URL, token) as Label Studio's /setup call gave them; memory only
+        self._setup_hosts: dict[int, tuple[str, str]] = {}
+        self.learned_from: dict[str, Any] = {}
         self._schemas: dict[str, Schema] = {}
         self.schema, self._slot = self._open(schema)
         self._name = name or (self._slot.model.name if self._slot.model is not None else "live")
@@ -292,6 +307,7 @@ class Backend:
             "retrains": self.retrains,
             "last_trained": self.last_trained,
             "last_error": self.last_error,
+            "learned_from": self.learned_from,
         }
 
     def versions(self) -> dict[str, Any]:
@@ -553,8 +569,97 @@ class Backend:
                 self._idle.set()
                 return
 
-    def training_table(self) -> list[dict[str, Any]]:
-        """Gold label rows from the log: latest version of each annotation, resolved per item."""
+    def note_setup(self, data: dict[str, Any]) -> None:
+        """Remember the Label Studio URL and token a ``/setup`` call came with (memory only)."""
+        pid = _project_id(data.get("project"))
+        host, token = data.get("hostname"), data.get("access_token")
+        if pid is not None and isinstance(host, str) and host and isinstance(token, str) and token:
+            self._setup_hosts[pid] = (host.rstrip("/"), token)
+
+    def _known_projects(self) -> set[int]:
+        """The projects to learn from: those given, those that called /setup, those in the log."""
+        pids = set(self.projects or ()) | set(self._setup_hosts)
+        if self.log_path.is_file():
+            for _lineno, ev in read_jsonl(self.log_path, allow_empty=True):
+                if isinstance(ev.get("project"), int):
+                    pids.add(ev["project"])
+        return pids
+
+    def _connect(self, pid: int) -> Any | None:
+        """A Label Studio connection for project ``pid``: the configured one, else /setup's."""
+        from annotate.studio.client import connect
+
+        if self._studio is not None:
+            try:
+                return self._studio()
+            except AnnotateError:
+                if pid not in self._setup_hosts:
+                    raise
+        if pid in self._setup_hosts:
+            return connect(*self._setup_hosts[pid])
+        return None
+
+    def studio_labels(self, workdir: Path) -> tuple[list[dict[str, Any]], dict[int, int], list[str]]:
+        """Gold label rows of every known project, read from Label Studio as ``pull`` reads them.
+
+        Returns the rows, the projects read (id -> rows) and, for each project that could not be
+        read, why. Label Studio is the store: an annotation whose webhook was missed (the server
+        was down) is learned all the same, and a deleted one is forgotten.
+        """
+        from annotate.annotations import load_annotations
+        from annotate.resolve import resolve, with_context
+        from annotate.studio.pull import pull, snapshot_tasks
+
+        rows: list[dict[str, Any]] = []
+        read: dict[int, int] = {}
+        notes: list[str] = []
+        for pid in sorted(self._known_projects()):
+            try:
+                studio = self._connect(pid)
+                if studio is None:
+                    continue
+                result = pull(studio, pid, workdir / "pulled", self.schema)
+            except AnnotateError as err:
+                notes.append(f"project {pid}: {err}")
+                continue
+            table = load_annotations(result.table_path)
+            answered = table[~table["was_cancelled"] & ~table["is_draft"] & table["field"].notna()]
+            gold: list[dict[str, Any]] = []
+            if len(answered):
+                res = with_context(resolve(table, self.schema, on_tie="conflict"), snapshot_tasks(result.table_path))
+                gold = self._label_rows(res.gold.to_dict(orient="records"), {})
+            rows.extend(gold)
+            read[pid] = len(gold)
+        return rows, read, notes
+
+    def _label_rows(self, gold: list[dict[str, Any]], data: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """Training rows from gold rows; the text comes with the row or from ``data`` (task data by key)."""
+        out = []
+        for g in gold:
+            target = g.get("target") if isinstance(g.get("target"), str) else ""
+            d = data.get(f"{g['sentence_id']}@{target}") or data.get(f"{g['sentence_id']}@") or {}
+            text = g.get("text") if isinstance(g.get("text"), str) else d.get("text")
+            if not text:
+                continue
+            rec = {
+                "sentence_id": g["sentence_id"],
+                "doc_id": g.get("doc_id") if isinstance(g.get("doc_id"), str) else d.get("doc_id") or g["sentence_id"],
+                "text": text,
+                "field": g["field"],
+                "label": g["label"],
+                "speaker": (g.get("speaker") if isinstance(g.get("speaker"), str) else d.get("speaker")) or "",
+                "in_quote": bool(d.get("in_quote")),
+            }
+            if g["field"] == self.schema.target_field:
+                rec["target"] = target or d.get("target")
+            out.append(rec)
+        return out
+
+    def training_table(self, exclude: Collection[int] = ()) -> list[dict[str, Any]]:
+        """Gold label rows from the log: latest version of each annotation, resolved per item.
+
+        Events of the projects in ``exclude`` (read from Label Studio itself) are left out.
+        """
         import pandas as pd
 
         from annotate.resolve import resolve
@@ -564,6 +669,8 @@ class Backend:
         data: dict[str, dict[str, Any]] = {}
         if self.log_path.is_file():
             for _lineno, ev in read_jsonl(self.log_path, allow_empty=True):
+                if ev.get("project") in exclude:
+                    continue
                 if ev.get("action") == "ANNOTATIONS_DELETED":
                     for aid in ev.get("annotation_ids", []):
                         current.pop((ev.get("project"), aid), None)
@@ -576,50 +683,57 @@ class Backend:
         if not rows:
             return []
         res = resolve(pd.DataFrame(rows, columns=COLUMNS), self.schema, on_tie="conflict")
-        out = []
-        for g in res.gold.to_dict(orient="records"):
-            target = g.get("target") if isinstance(g.get("target"), str) else ""
-            d = data.get(f"{g['sentence_id']}@{target}") or data.get(f"{g['sentence_id']}@") or {}
-            if not d.get("text"):
-                continue
-            rec = {
-                "sentence_id": g["sentence_id"],
-                "doc_id": d.get("doc_id") or g["sentence_id"],
-                "text": d["text"],
-                "field": g["field"],
-                "label": g["label"],
-                "speaker": d.get("speaker") or "",
-                "in_quote": bool(d.get("in_quote")),
-            }
-            if g["field"] == self.schema.target_field:
-                rec["target"] = d.get("target") or target
-            out.append(rec)
-        return out
+        return self._label_rows(res.gold.to_dict(orient="records"), data)
+
+    def _inherited_labels(self) -> Path | None:
+        """The labels file the serving model carries: its base labels, else all it learned from."""
+        from annotate.models.store import TRAINING_LABELS_FILE
+
+        folder = self._slot.folder
+        if folder is None:
+            return None
+        for name in (BASE_LABELS_NAME, TRAINING_LABELS_FILE):
+            if (folder / name).is_file():
+                return folder / name
+        return None
 
     def retrain(self) -> str | None:
-        """Train a new version from base labels + the log, save it, swap it in; its version.
+        """Train a new version from everything there is to learn from, save it, swap it in; its version.
 
-        Returns None (and changes nothing) when there is nothing new to learn from.
-        Raises whatever training raises; the caller keeps the old model.
+        The labels, the newest winning for a (sentence, field, target): the labels the serving
+        model carries (its base labels), then ``labels``, then the projects' annotations (from
+        Label Studio, or from the webhook log for a project it cannot read). Raises whatever
+        training raises; the caller keeps the old model.
         """
         import pandas as pd
 
-        from annotate.labels import load_labels
+        from annotate.labels import label_records, load_labels
         from annotate.models.store import load, save
         from annotate.models.train import train
 
-        live = self.training_table()
         self.models_dir.mkdir(parents=True, exist_ok=True)
         sweep_stale_temps(self.models_dir)  # what a server killed mid-retrain left
         tmp = Path(tempfile.mkdtemp(prefix=temp_prefix("retrain"), suffix=".building", dir=self.models_dir))
         try:
+            from_studio, read, notes = self.studio_labels(tmp)
+            live = from_studio + self.training_table(exclude=set(read))
             frames = []
             if live:
                 write_jsonl(tmp / LABELS_NAME, live)
                 frames.append(load_labels(tmp / LABELS_NAME, self.schema))
-            if self.labels is not None:
-                base = load_labels(self.labels, self.schema, sentences=self.sentences, on_missing_label="skip")
-                if frames and len(base):
+            bases = []
+            for path in (self._inherited_labels(), self.labels):
+                if path is not None:
+                    bases.append(load_labels(path, self.schema, sentences=self.sentences, on_missing_label="skip"))
+            base = pd.concat(bases, ignore_index=True) if bases else None
+            if base is not None and len(base):
+                # one row per (sentence, or text when a row has no id; field; target): --labels, read
+                # last, wins over the inherited labels (which often are the same file); the
+                # annotations win over both
+                item = base["sentence_id"].where(base["sentence_id"].notna(), "text:" + base["text"])
+                dupes = pd.DataFrame({"i": item, "f": base["field"], "t": base["target"]}).duplicated(keep="last")
+                base = base[~dupes.to_numpy()].reset_index(drop=True)
+                if frames:
                     seen = set(zip(frames[0]["sentence_id"], frames[0]["field"], frames[0]["target"], strict=True))
                     keep = [
                         (s, f, t) not in seen or s is None
@@ -636,12 +750,18 @@ class Backend:
                 skipped=0,
                 live_labels=len(live),
             )
+            self.learned_from = {
+                "label_studio": {str(pid): n for pid, n in read.items()},
+                "webhook_log": len(live) - len(from_studio),
+                "base": 0 if base is None else len(base),
+                "not_read": notes,
+            }
             slot = self._slot
             fields = self._fields_to_train(labels, slot)
             result = train(labels, self.schema, name=self._name, fields=fields, **self.train_options)
-            card = save(result, tmp)
-            if live:  # save() replaced the folder whole: the labels it was trained on go back in
-                write_jsonl(tmp / LABELS_NAME, live)
+            card = save(result, tmp)  # writes training_labels.jsonl: everything it learned from
+            if base is not None:  # what the next version inherits (not the annotations: LS has them)
+                write_jsonl(tmp / BASE_LABELS_NAME, label_records(base))
             final = self._next_folder()
             os.replace(tmp, final)
         finally:
@@ -734,6 +854,7 @@ def create_app(
     sentences: str | Path | None = None,
     train_options: dict[str, Any] | None = None,
     name: str | None = None,
+    studio: Callable[[], Any] | None = None,
 ) -> Any:
     """A Starlette app speaking the ML backend protocol over ``models_dir`` (see :class:`Backend`).
 
@@ -757,6 +878,7 @@ def create_app(
         sentences=sentences,
         train_options=train_options,
         name=name,
+        studio=studio,
     )
     auth = _parse_basic_auth(basic_auth)
 
@@ -781,6 +903,7 @@ def create_app(
     async def setup(request: Request) -> JSONResponse:
         data = await body(request)
         backend.check_project(data.get("project"))
+        backend.note_setup(data)
         await run_in_threadpool(backend.schema_for, data.get("schema"))
         return JSONResponse({"model_version": backend.model_version})
 

@@ -65,6 +65,7 @@ def test_a_second_save_replaces_the_whole_folder(tmp_path):
         "report.json",
         "schema.targets.toml",
         "schema.xml",
+        "training_labels.jsonl",
     ]
     assert load(folder, schema).model_version == card["model_version"]
     assert _leftovers(folder.parent) == []

@@ -112,6 +112,7 @@ def test_model_folder_has_card_report_and_skops_files(demo):
         "schema.targets.toml",
         "schema.xml",
         "stance.skops",
+        "training_labels.jsonl",
     ]
     card = json.loads((demo / "card.json").read_text())
     assert card["model_version"].startswith("demo-") and len(card["model_version"]) == len("demo-") + 8
@@ -119,6 +120,9 @@ def test_model_folder_has_card_report_and_skops_files(demo):
     assert card["fields"]["claim_type"]["labels"] == ["Check-worthy factual claim", "Opinion", "Not a claim"]
     assert set(card["libraries"]) >= {"scikit-learn", "skops", "numpy", "python"}
     assert len(card["training_data"]["hash"]) == 16 and card["schema"]["hash"]
+    # the labels it learned from travel with it, readable again, so a live model can retrain on them
+    kept = card["training_data"]["training_labels"]
+    assert kept["file"] == "training_labels.jsonl" and len(kept["sha256"]) == 64
     html = (demo / "report.html").read_text()
     assert "<script" not in html and "http" not in html.split("</style>")[1].split("xmlns")[0]
     assert "Confusion matrix" in html and "<svg" in html

@@ -262,7 +262,10 @@ def test_webhook_replies_while_a_retrain_runs_then_the_new_version_is_swapped_in
     assert (models / "demo" / "card.json").exists()  # old versions stay on disk
     assert not list(models.glob(".*.building"))
     live = (models / "demo-v001" / "training_labels.jsonl").read_text("utf-8")
-    assert '"label": "Opinion"' in live and '"target": "Foreign intervention in Venezuela"' in live
+    assert '"text": "We believe the tax is wrong.", "target": null, "field": "claim_type", "label": "Opinion"' in live
+    assert '"target": "foreign-intervention-venezuela"' in live
+    # the base labels (--labels, the same rows the first model learned from) count once
+    assert len(live.splitlines()) == len(set(live.splitlines()))
     # a restart serves the version current.json names
     with TestClient(create_app(models, schema=schema)) as c:
         assert c.get("/health").json()["model_version"] == h["model_version"]
@@ -301,11 +304,16 @@ def test_start_training_retrains_on_request_and_deletions_are_applied(models: Pa
         deleted = {"action": "ANNOTATIONS_DELETED", "annotations": [{"id": 20}, {"id": 21}, {"id": 22}]}
         r = c.post("/webhook", json={**deleted, "project": {"id": 3}})
         assert r.status_code == 200 and backend.training_table() == []
-        # nothing left to learn from: START_TRAINING runs, fails loudly, the old model stays
+        # no annotations left: START_TRAINING retrains on what the serving model learned from
+        # (before, a retrain only knew the webhook log and --labels, and failed here)
         r = c.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 3}})
         assert r.json()["status"] == "training"
         assert backend.wait_idle(60)
-        assert "no labels to learn from" in c.get("/health").json()["last_error"]
+        h = c.get("/health").json()
+        assert h["last_error"] is None and h["retrains"] == 1, h
+        assert h["learned_from"]["webhook_log"] == 0 and h["learned_from"]["base"] > 0
+        learned = (models / "demo-v001" / "training_labels.jsonl").read_text("utf-8")
+        assert "We believe the tax is wrong." not in learned  # the deleted annotations are forgotten
 
 
 # --- command line -------------------------------------------------------------------------------------

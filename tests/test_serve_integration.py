@@ -195,3 +195,48 @@ def test_connect_model_hands_the_generated_secret_to_label_studio(
         _poll("the annotation to reach the backend", lambda: app.state.backend.training_table())
         assert [g["label"] for g in app.state.backend.training_table()] == ["Opinion"]
     ls.projects.delete(id=project.id)
+
+
+def test_a_retrain_learns_annotations_made_while_serve_was_down_and_the_models_own_labels(
+    studio, tmp_path: Path, schema_path: Path
+):
+    """Before, a retrain learned only from the webhook log plus --labels: an annotation made while
+    the server was down was never learned, and three new labels on a model trained on many made
+    the retrain fail with "one class only". Now Label Studio is the store."""
+    from annotate.labels import load_labels
+    from annotate.models.train import train_file
+
+    schema = Schema.from_file(schema_path)
+    labels = write_csv(tmp_path / "labels.csv", claim_rows() + stance_rows())
+    train_file(labels, schema, tmp_path / "models" / "demo", n_splits=3, learning_curve=False)
+    ls = studio.client()
+    project = studio.new_project(schema.xml, prefix="serve-store")
+    sents = [{**s, "start": 0, "end": len(s["text"])} for s in sentences(TEXTS)]
+    ls.projects.import_tasks(id=project.id, request=[{"data": t} for t in make_tasks(sents, schema)])
+    by_text = {t.data["text"]: t.id for t in ls.tasks.list(project=project.id, page_size=100)}
+    annotator = studio.create_user("ann")
+
+    def annotate(text: str, label: str) -> None:
+        choice = {"from_name": "claim_type", "to_name": "text", "type": "choices", "value": {"choices": [label]}}
+        ls.annotations.create(id=by_text[text], result=[choice], completed_by=annotator.id)
+
+    # no --labels: what the first model learned from comes from its own folder
+    app = create_app(tmp_path / "models", schema=schema, retrain_every=0, studio=studio.studio)
+    backend = app.state.backend
+    with serve_in_thread(app) as url:
+        connect_model(studio.studio(), project.id, url)
+        annotate(TEXTS[1], "Opinion")
+        _poll("the webhook", lambda: backend.training_table())
+    annotate(TEXTS[2], "Not a claim")  # the server is down: its webhook is lost
+    app = create_app(tmp_path / "models", schema=schema, retrain_every=0, studio=studio.studio)
+    backend = app.state.backend
+    with serve_in_thread(app):
+        assert backend.request_retrain(force=True)
+        assert backend.wait_idle(300)
+        assert backend.last_error is None, backend.last_error
+        learned = load_labels(backend.slot.folder / "training_labels.jsonl", schema)
+    got = dict(zip(learned["text"], learned["label"], strict=False))
+    assert got[TEXTS[1]] == "Opinion" and got[TEXTS[2]] == "Not a claim"
+    assert backend.learned_from["label_studio"] == {str(project.id): 2}
+    assert backend.learned_from["base"] == len(load_labels(labels, schema))
+    ls.projects.delete(id=project.id)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from annotate.errors import InputError, ModelError
-from annotate.io import atomic_write, sha256_hex, sweep_stale_temps, temp_prefix
+from annotate.io import atomic_write, dumps, sha256_hex, sweep_stale_temps, temp_prefix
 from annotate.schema import Schema
 
 __all__ = ["TRUSTED_TYPES", "LoadedModel", "save", "load", "model_version", "model_schema"]
@@ -97,6 +97,8 @@ def _sha256(path: Path) -> str:
 #: The schema files a model folder carries (a copy of the config and targets it was trained for).
 SCHEMA_FILE = "schema.xml"
 TARGETS_FILE = "schema.targets.toml"
+#: The labels the model learned from (JSONL that `load_labels` reads), listed with its hash in the card.
+TRAINING_LABELS_FILE = "training_labels.jsonl"
 
 
 def model_schema(path: str | Path) -> Schema | None:
@@ -218,12 +220,21 @@ def _write_folder(result, path: Path) -> dict[str, Any]:
             with atomic_write(path / TARGETS_FILE) as fh:
                 fh.write(result.schema_targets)
             schema_files["targets"] = TARGETS_FILE
+    kept = {}
+    if getattr(result, "labels", None) is not None:
+        # the labels travel with the model: a live model retrains on them plus the new annotations
+        from annotate.labels import label_records
+
+        with atomic_write(path / TRAINING_LABELS_FILE) as fh:
+            for rec in label_records(result.labels):
+                fh.write(dumps(rec) + "\n")
+        kept = {"training_labels": {"file": TRAINING_LABELS_FILE, "sha256": _sha256(path / TRAINING_LABELS_FILE)}}
     card = {
         "name": result.name,
         "model_version": "",
         "created": result.created,
         "schema": {"path": result.schema_path, "hash": result.schema_hash, **schema_files},
-        "training_data": result.data,
+        "training_data": {**result.data, **kept},
         "fields": fields,
         "libraries": result.libraries,
         "format": "skops",

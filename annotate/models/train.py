@@ -79,6 +79,8 @@ class TrainResult:
     #: the schema's config and targets file, written into the model folder so it travels with it
     schema_xml: str = ""
     schema_targets: str | None = None
+    #: the label table the models learned from, kept in the folder (``training_labels.jsonl``)
+    labels: Any = None
 
     @property
     def report(self) -> dict[str, Any]:
@@ -185,6 +187,7 @@ def train(
         final.fit(X, y)
         models[fname] = FieldModel(fname, "stance" if stance else "claim", final, order, _jsonable(kwargs), report)
     return TrainResult(
+        labels=labels,
         name=name,
         schema_hash=schema.hash,
         schema_path=schema.path,

@@ -174,8 +174,10 @@ def connect(
     return Studio(client, url, token)
 
 
-def find_project(studio: Studio, title: str, *, required: bool = True) -> Any | None:
-    """The project with exactly this title; None (or a StudioError naming the known ones)."""
+def find_project(studio: Studio, title: str | int, *, required: bool = True) -> Any | None:
+    """The project with exactly this title (or this id); None (or a StudioError naming the known ones)."""
+    if isinstance(title, int):
+        return api_call(studio, studio.client.projects.get, id=title)
     projects = list(api_call(studio, lambda: list(studio.client.projects.list(page_size=1000))))
     for p in projects:
         if p.title == title:

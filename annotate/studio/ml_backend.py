@@ -82,7 +82,7 @@ def connect_model(
     environment settings the Label Studio server needs).
     """
     ls = studio.client
-    proj = api_call(studio, ls.projects.get, id=project) if isinstance(project, int) else find_project(studio, project)
+    proj = find_project(studio, project)
     url = url.rstrip("/")
     auth: dict[str, Any] = {"auth_method": "NONE"}
     if basic_auth is not None:

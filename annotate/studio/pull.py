@@ -554,7 +554,7 @@ def download_export(studio: Studio, project_id: int, export_id: int, chunk_size:
 
 def pull(
     studio: Studio,
-    project: str,
+    project: str | int,
     out_dir: str | Path = "annotations",
     schema: Schema | None = None,
     *,
