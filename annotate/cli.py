@@ -22,6 +22,19 @@ from annotate.progress import is_tty as _is_tty
 
 
 class _Group(TyperGroup):
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any):
+        # The settings of the desk folder (annotate.toml in this folder or a parent) become the
+        # defaults of the options of the same name: flags and environment variables still win.
+        if parent is None and "default_map" not in extra:
+            from annotate.desk import default_map, find_desk
+
+            try:
+                extra["default_map"] = default_map(self, find_desk())
+            except AnnotateError as err:
+                typer.echo(f"error: {err}", err=True)
+                raise typer.Exit(exit_status(err)) from None
+        return super().make_context(info_name, args, parent, **extra)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -109,6 +122,17 @@ def _echo(message: str) -> None:
 
 
 # --- ingest ----------------------------------------------------------------------------
+
+
+@app.command("init")
+def init_command(
+    folder: Annotated[Path, typer.Argument(help="The desk folder to create (or fill).")],
+    project: Annotated[str | None, typer.Option(help="Project title [default: the folder's name].")] = None,
+) -> None:
+    """A desk folder: annotate.toml (settings every command reads), schema + targets, guidelines, articles/."""
+    from annotate.desk import init_desk
+
+    _echo(str(init_desk(folder, project)))
 
 
 @app.command()
@@ -221,6 +245,9 @@ def push(
     project: Annotated[str | None, typer.Option(help="Project title [default: the schema's file name].")] = None,
     predictions: Annotated[Path | None, typer.Option(help="Predictions JSONL to attach as pre-annotations.")] = None,
     model: Annotated[Path | None, typer.Option(help="A model folder: predict the sentences and attach them.")] = None,
+    guidelines: Annotated[
+        Path | None, typer.Option(help="Guidelines (Markdown) shown in the project [default: docs/guidelines.md].")
+    ] = None,
     url: _Url = None,
     token: _Token = None,
     data_dir: _DataDir = None,
@@ -235,7 +262,8 @@ def push(
         raise InputError("give --model or --predictions, not both", hint="predict first, then push the file")
     studio = connect(url, token, data_dir=data_dir)
     if model is None:
-        _echo(str(run(studio, sentences, parsed, project=project, predictions=predictions, progress=_is_tty())))
+        _echo(str(run(studio, sentences, parsed, project=project, predictions=predictions, guidelines=guidelines,
+                      progress=_is_tty())))  # fmt: skip
         return
     import tempfile
 
@@ -244,7 +272,8 @@ def push(
     with tempfile.TemporaryDirectory(prefix="annotate-push-") as tmp:
         preds = Path(tmp) / "predictions.jsonl"
         predict_file(model, sentences, preds, parsed)
-        _echo(str(run(studio, sentences, parsed, project=project, predictions=preds, progress=_is_tty())))
+        _echo(str(run(studio, sentences, parsed, project=project, predictions=preds, guidelines=guidelines,
+                      progress=_is_tty())))  # fmt: skip
 
 
 @app.command()

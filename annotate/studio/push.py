@@ -336,10 +336,13 @@ def _check_compatible(old_xml: str, new: Schema, project_title: str) -> None:
         )
 
 
-def _ensure_project(studio: Studio, title: str, schema: Schema, summary: PushSummary) -> Any:
+def _ensure_project(
+    studio: Studio, title: str, schema: Schema, summary: PushSummary, guidelines: str | Path | None = None
+) -> Any:
     from annotate.guidelines import instructions_html
 
     ls = studio.client
+    instructions = instructions_html(schema, guidelines)
     project = find_project(studio, title, required=False)
     if project is None:
         project = api_call(
@@ -349,9 +352,10 @@ def _ensure_project(studio: Studio, title: str, schema: Schema, summary: PushSum
             label_config=schema.xml,
             description=describe_project(schema),
             show_skip_button=True,
-            # the guidelines (docs/guidelines.md) open when the label stream starts, and from the
-            # top bar's Instructions button; tasks come in order so context reads naturally
-            expert_instruction=instructions_html(schema),
+            # the guidelines (the desk's, else docs/guidelines.md) open when the label stream
+            # starts, and from the top bar's Instructions button; tasks come in order so context
+            # reads naturally
+            expert_instruction=instructions,
             show_instruction=True,
             sampling="Sequential sampling",
         )
@@ -359,6 +363,9 @@ def _ensure_project(studio: Studio, title: str, schema: Schema, summary: PushSum
         return project
     old_hash, _ = parse_description(project.description)
     if old_hash == schema.hash and (project.label_config or "").strip() == schema.xml.strip():
+        if (getattr(project, "expert_instruction", None) or "") != instructions:
+            # the desk edited its guidelines: annotators read the new ones from the next task on
+            api_call(studio, ls.projects.update, id=project.id, expert_instruction=instructions)
         return project
     project = api_call(studio, ls.projects.get, id=project.id)
     has_annotations = (project.total_annotations_number or 0) + (project.skipped_annotations_number or 0) > 0
@@ -370,7 +377,7 @@ def _ensure_project(studio: Studio, title: str, schema: Schema, summary: PushSum
         id=project.id,
         label_config=schema.xml,
         description=describe_project(schema),
-        expert_instruction=instructions_html(schema),
+        expert_instruction=instructions,
     )
     summary.updated_schema = True
     return api_call(studio, ls.projects.get, id=project.id)
@@ -465,6 +472,7 @@ def push(
     batch_size: int = 1000,
     on_batch: Callable[[int, int], None] | None = None,
     progress: bool = False,
+    guidelines: str | Path | None = None,
 ) -> PushSummary:
     """Create or find the project, set its config, import the missing tasks (with predictions).
 
@@ -472,7 +480,8 @@ def push(
     Tasks go in batches of ``batch_size``, each one request that Label Studio commits whole, so
     an interrupted push leaves whole batches and the next push resumes after them.
     ``on_batch(imported_so_far, to_import)`` is called after each imported batch; ``progress``
-    draws a progress line with the rate (on a terminal).
+    draws a progress line with the rate (on a terminal). ``guidelines`` (Markdown; default
+    ``docs/guidelines.md``) become the project's instructions.
     """
     records = sentences if isinstance(sentences, list) else read_sentences(sentences)
     tasks = list(make_tasks(records, schema))
@@ -499,7 +508,7 @@ def push(
     summary.predictions_unmatched = unmatched
     with project_lock(studio.url, title):
         return _push_locked(studio, title, schema, tasks, by_sentence, model_versions, summary, batch_size,
-                            on_batch, progress)  # fmt: skip
+                            on_batch, progress, guidelines)  # fmt: skip
 
 
 def _push_locked(
@@ -513,8 +522,9 @@ def _push_locked(
     batch_size: int,
     on_batch: Callable[[int, int], None] | None,
     progress: bool,
+    guidelines: str | Path | None = None,
 ) -> PushSummary:
-    proj = _ensure_project(studio, title, schema, summary)
+    proj = _ensure_project(studio, title, schema, summary, guidelines)
     summary.project_id = proj.id
     keys = existing_task_keys(studio, proj.id, progress=progress) if not summary.created_project else {}
     todo, seen = [], set(keys)
