@@ -628,18 +628,6 @@ def _with_idf(vectorizer, idf: np.ndarray):
     return vectorizer
 
 
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the ``n`` best scores, best first; ties in archive order."""
-    n = min(n, scores.shape[0])
-    if n == scores.shape[0]:
-        part = np.arange(n)
-    else:
-        # every position scoring at least the n-th best, so ties at the cut keep archive order
-        cut = np.partition(scores, -n)[-n]
-        part = np.flatnonzero(scores >= cut)
-    return part[np.argsort(-scores[part], kind="stable")][:n]
-
-
 def _rowwise_dot(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
     return np.asarray(a.multiply(b).sum(axis=1), dtype=np.float64).ravel()
 
@@ -688,6 +676,7 @@ class ClaimIndex:
         self.n_fitted_ = n
         self.claims_: list[Claim] = []
         self._matrices: dict[str, sp.csr_matrix] = {}
+        self._terms_cache: dict[int, tuple[_Terms, _Terms, _Terms]] = {}
         self._append(archive.claims, fitted)
         self.archive_hash_ = archive.hash
         return self
@@ -759,9 +748,32 @@ class ClaimIndex:
         }
 
     def _view_scores(self, q: dict[str, sp.csr_matrix]) -> dict[str, np.ndarray]:
-        return {
-            v: np.asarray((q[v] @ self._matrices[v].T).todense(), dtype=np.float64) for v in ("word", "char", "bm25")
-        }
+        # archive @ queries.T keeps the big matrix in its CSR layout (q @ archive.T would convert it)
+        return {v: (self._matrices[v] @ q[v].T).toarray().T.astype(np.float64) for v in ("word", "char", "bm25")}
+
+    def _candidate_batches(
+        self, texts: Sequence[str], batch: int = 64
+    ) -> Iterator[tuple[int, list[np.ndarray], list[dict[str, np.ndarray]], sp.csr_matrix]]:
+        """Per batch of texts: its start, each text's candidates and their scores, the word vectors."""
+        self._check_fitted()
+        n_top = min(self.n_candidates, len(self.claims_))
+        for start in range(0, len(texts), batch):
+            chunk = list(texts[start : start + batch])
+            q = self._queries(chunk)
+            scores = self._view_scores(q)
+            best = {v: s.max(axis=1, keepdims=True) for v, s in scores.items()}
+            fused = sum(np.divide(s, best[v], out=np.zeros_like(s), where=best[v] > 0) for v, s in scores.items()) / 3
+            views = [*scores.values(), fused]
+            if n_top < len(self.claims_):
+                tops = [np.argpartition(-s, n_top - 1, axis=1)[:, :n_top] for s in views]
+            else:
+                tops = [np.broadcast_to(np.arange(n_top), (len(chunk), n_top)) for _ in views]
+            positions, picked = [], []
+            for j in range(len(chunk)):
+                pos = np.unique(np.concatenate([t[j] for t in tops]))
+                positions.append(pos)
+                picked.append({v: s[j, pos] for v, s in scores.items()} | {"fused": fused[j, pos]})
+            yield start, positions, picked, q["word"]
 
     def candidates(self, texts: Sequence[str], *, batch: int = 64) -> Iterator[tuple[int, np.ndarray, dict[str, Any]]]:
         """For each text: ``(i, claim positions, view scores)``, the union of each view's best.
@@ -769,18 +781,17 @@ class ClaimIndex:
         The view scores hold, for the candidates, ``word``, ``char``, ``bm25`` and the fused
         retrieval score (the mean of the three, each divided by the text's best).
         """
-        self._check_fitted()
-        for start in range(0, len(texts), batch):
-            chunk = list(texts[start : start + batch])
-            q = self._queries(chunk)
-            scores = self._view_scores(q)
-            for j in range(len(chunk)):
-                rows = {v: s[j] for v, s in scores.items()}
-                fused = sum(r / r.max() if r.max() > 0 else r for r in rows.values()) / 3
-                pos = np.unique(np.concatenate([_top(r, self.n_candidates) for r in (*rows.values(), fused)]))
-                picked = {v: r[pos] for v, r in rows.items()} | {"fused": fused[pos]}
-                picked["query"] = {"word": q["word"][j]}
-                yield start + j, pos, picked
+        for start, positions, picked, _ in self._candidate_batches(texts, batch):
+            for j, (pos, s) in enumerate(zip(positions, picked, strict=True)):
+                yield start + j, pos, s
+
+    def _claim_terms(self, p: int) -> tuple[_Terms, _Terms, _Terms]:
+        """The terms of claim ``p``'s document, claim and title, computed once per index."""
+        cache = self.__dict__.setdefault("_terms_cache", {})
+        if p not in cache:
+            c, stop = self.claims_[p], _stop_words()
+            cache[p] = tuple(_terms(clean_text(t), stop) for t in (c.document, c.claim, c.title))
+        return cache[p]
 
     def search(self, texts: Sequence[str], k: int = 5) -> list[list[tuple[str, float]]]:
         """The ``k`` best claims of each text by fused retrieval score (no re-ranker)."""
@@ -810,6 +821,48 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     return r
 
 
+def _retrieval_features(feats: np.ndarray, s: dict[str, np.ndarray]) -> None:
+    """Columns 0-9 of :data:`FEATURES` for one text's candidates, in place."""
+    best = {v: s[v].max() for v in ("word", "char", "bm25")}
+    feats[:, 0] = s["word"]
+    feats[:, 1] = s["char"]
+    feats[:, 2] = s["bm25"] / best["bm25"] if best["bm25"] > 0 else 0.0
+    for j, v in enumerate(("word", "char", "bm25")):
+        feats[:, 3 + j] = s[v] - best[v]
+    for j, v in enumerate(("word", "char", "bm25", "fused")):
+        feats[:, 6 + j] = np.log1p(_ranks(s[v]))
+
+
+def _term_features(
+    qt: _Terms, q_date: tuple[int, str] | None, doc: _Terms, claim: _Terms, title: _Terms
+) -> tuple[float, ...]:
+    """Columns 12- of :data:`FEATURES` for one pair."""
+    n_shared, n_jac, _ = _overlap(qt.numbers, doc.numbers)
+    e_shared, e_jac, e_cov = _overlap(qt.entities, doc.entities)
+    y_shared = len(qt.years & doc.years)
+    same_year = q_date is not None and str(q_date[0]) in doc.years
+    return (
+        len(qt.words & doc.words),
+        _overlap(qt.words, claim.words)[2],
+        _overlap(qt.words, title.words)[2],
+        _overlap(doc.words, qt.words)[2],
+        n_shared,
+        n_jac,
+        float(bool(qt.numbers and doc.numbers and not n_shared)),
+        len(doc.numbers - qt.numbers),
+        e_shared,
+        e_jac,
+        e_cov,
+        y_shared,
+        float(bool(qt.years and doc.years and not y_shared)),
+        float(q_date is not None and any(int(y) > q_date[0] for y in doc.years)),
+        float(same_year),
+        float(same_year and q_date is not None and q_date[1] in doc.months),
+        float(qt.negated != doc.negated),
+        math.log((doc.length + 1) / (qt.length + 1)),
+    )
+
+
 def pair_features(index: ClaimIndex, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidates of each text and their pair features.
 
@@ -830,63 +883,27 @@ def pair_features(index: ClaimIndex, texts: Sequence[str]) -> tuple[np.ndarray, 
     - one of the two is negated and the other not; log of the claim's length over the text's.
     """
     stop = _stop_words()
-    claim_terms: dict[int, tuple[_Terms, _Terms, _Terms]] = {}
     rows_q, rows_c, blocks = [], [], []
     m = index._matrices
-    for i, pos, s in index.candidates(texts):
-        qt = _terms(clean_text(texts[i]), stop)
-        q_date = _tweet_date(texts[i])
-        n = len(pos)
-        feats = np.zeros((n, len(FEATURES)))
-        best = {v: s[v].max() for v in ("word", "char", "bm25")}
-        feats[:, 0] = s["word"]
-        feats[:, 1] = s["char"]
-        feats[:, 2] = s["bm25"] / best["bm25"] if best["bm25"] > 0 else 0.0
-        for j, v in enumerate(("word", "char", "bm25")):
-            feats[:, 3 + j] = s[v] - best[v]
-        for j, v in enumerate(("word", "char", "bm25", "fused")):
-            feats[:, 6 + j] = np.log1p(_ranks(s[v]))
-        qv = s["query"]["word"]
+    for start, positions, picked, q_word in index._candidate_batches(texts):
+        lengths = [len(p) for p in positions]
+        feats = np.zeros((sum(lengths), len(FEATURES)))
+        all_pos = np.concatenate(positions)
+        in_batch = np.repeat(np.arange(len(positions)), lengths)
         for j, part in enumerate(("claim", "title")):
-            feats[:, 10 + j] = np.asarray((m[f"word_{part}"][pos] @ qv.T).todense()).ravel()
-        for r, p in enumerate(pos.tolist()):
-            if p not in claim_terms:
-                c = index.claims_[p]
-                claim_terms[p] = (
-                    _terms(clean_text(c.document), stop),
-                    _terms(clean_text(c.claim), stop),
-                    _terms(clean_text(c.title), stop),
-                )
-            doc, claim, title = claim_terms[p]
-            claim_cov = _overlap(qt.words, claim.words)[2]
-            n_shared, n_jac, _ = _overlap(qt.numbers, doc.numbers)
-            e_shared, e_jac, e_cov = _overlap(qt.entities, doc.entities)
-            y_shared, _, _ = _overlap(qt.years, doc.years)
-            later = q_date is not None and any(int(y) > q_date[0] for y in doc.years)
-            same_year = q_date is not None and str(q_date[0]) in doc.years
-            same_month = same_year and q_date is not None and q_date[1] in doc.months
-            feats[r, 12:] = (
-                len(qt.words & doc.words),
-                claim_cov,
-                _overlap(qt.words, title.words)[2],
-                _overlap(doc.words, qt.words)[2],
-                n_shared,
-                n_jac,
-                float(bool(qt.numbers and doc.numbers and not n_shared)),
-                len(doc.numbers - qt.numbers),
-                e_shared,
-                e_jac,
-                e_cov,
-                y_shared,
-                float(bool(qt.years and doc.years and not y_shared)),
-                float(later),
-                float(same_year),
-                float(same_month),
-                float(qt.negated != doc.negated),
-                math.log((doc.length + 1) / (qt.length + 1)),
-            )
-        rows_q.append(np.full(n, i))
-        rows_c.append(pos)
+            feats[:, 10 + j] = _rowwise_dot(q_word[in_batch], m[f"word_{part}"][all_pos])
+        row = 0
+        for j, (pos, s) in enumerate(zip(positions, picked, strict=True)):
+            i = start + j
+            block = feats[row : row + len(pos)]
+            row += len(pos)
+            _retrieval_features(block, s)
+            qt = _terms(clean_text(texts[i]), stop)
+            q_date = _tweet_date(texts[i])
+            for r, p in enumerate(pos.tolist()):
+                block[r, 12:] = _term_features(qt, q_date, *index._claim_terms(p))
+            rows_q.append(np.full(len(pos), i))
+        rows_c.append(all_pos)
         blocks.append(feats)
     if not blocks:
         return np.zeros(0, dtype=int), np.zeros(0, dtype=int), np.zeros((0, len(FEATURES)))
