@@ -727,9 +727,42 @@ class ClaimIndex:
         if len(archive) > self.n_fitted_ * (1 + self.rebuild_growth):
             self.build(archive)
             return "rebuilt"
+        self._extend_vocabularies([clean_text(c.document) for c in archive.claims[n:]])
         self._append(archive.claims[n:])
         self.archive_hash_ = archive.hash
         return f"added {len(archive) - n}"
+
+    def _extend_vocabularies(self, docs: list[str]) -> None:
+        """Give each view the terms of ``docs`` it has never seen, so that new claims are found
+        by their new words (names, places) before the next refit.
+
+        A new term occurs in none of the indexed claims (each vocabulary holds every term of the
+        claims it was fitted on), so its document frequency is its count in ``docs``; the known
+        terms keep their idf until the refit.
+        """
+        n = len(self.claims_) + len(docs)
+        sizes = {}
+        for view, make in (("word", _word_vectorizer), ("char", _char_vectorizer)):
+            vec = getattr(self, f"{view}_")
+            df = _new_terms(vec.build_analyzer(), docs, vec.vocabulary_)
+            if df:
+                vocabulary = dict(vec.vocabulary_) | {t: len(vec.vocabulary_) + i for i, t in enumerate(df)}
+                idf_new = np.log((1 + n) / (1 + np.fromiter(df.values(), dtype=np.float64))) + 1
+                setattr(self, f"{view}_", _with_idf(make(vocabulary), np.concatenate([vec.idf_, idf_new])))
+            sizes[view] = len(getattr(self, f"{view}_").vocabulary_)
+        df = _new_terms(_stem_terms, docs, self.bm25_vocabulary_)
+        if df:
+            self.bm25_vocabulary_ = self.bm25_vocabulary_ | {
+                t: len(self.bm25_vocabulary_) + i for i, t in enumerate(df)
+            }
+            counts = np.fromiter(df.values(), dtype=np.float64)
+            self.bm25_idf_ = np.concatenate([self.bm25_idf_, np.log1p((n - counts + 0.5) / (counts + 0.5))]).astype(
+                np.float32
+            )
+        sizes["bm25"] = len(self.bm25_vocabulary_)
+        for name, m in self._matrices.items():
+            width = sizes[name.split("_")[0]]
+            self._matrices[name] = sp.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], width))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "archive_hash_"):
@@ -800,6 +833,16 @@ class ClaimIndex:
             order = np.argsort(-s["fused"], kind="stable")[:k]
             out.append([(self.claims_[pos[i]].claim_id, float(s["fused"][i])) for i in order])
         return out
+
+
+def _new_terms(analyze: Any, docs: list[str], known: dict[str, int]) -> dict[str, int]:
+    """The terms of ``docs`` missing from ``known``, with their document frequency, sorted."""
+    df: dict[str, int] = {}
+    for d in docs:
+        for t in set(analyze(d)):
+            if t not in known:
+                df[t] = df.get(t, 0) + 1
+    return dict(sorted(df.items()))
 
 
 def _first_difference(old: Sequence[Claim], new: Sequence[Claim]) -> str:
