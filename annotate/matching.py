@@ -846,14 +846,12 @@ def _new_terms(analyze: Any, docs: list[str], known: dict[str, int]) -> dict[str
 
 
 def _first_difference(old: Sequence[Claim], new: Sequence[Claim]) -> str:
+    """Where an archive first departs from the indexed claims, for the error line."""
     for i, (a, b) in enumerate(zip(old, new, strict=False)):
+        if a.claim_id != b.claim_id:
+            return f"claim {i + 1} is now '{b.claim_id}', was '{a.claim_id}'"
         if a != b:
-            what = "another claim" if a.claim_id != b.claim_id else "changed"
-            return (
-                f"claim {i + 1} ('{a.claim_id}') is {what}"
-                if what == "changed"
-                else f"claim {i + 1} is now '{b.claim_id}', was '{a.claim_id}'"
-            )
+            return f"claim {i + 1} ('{a.claim_id}') is changed"
     return f"it has {len(new)} claims, the index {len(old)}"
 
 
