@@ -9,6 +9,7 @@ The loop, one function per stage (each also a CLI command)::
     train / predict   scikit-learn models per schema field     annotate.models.train.train, annotate.models.predict
     suggest           what to label next                       annotate.suggest.suggest
     serve             the model live in Label Studio           annotate.serve.create_app
+    match             checked already? archive claims          annotate.matching.match
 
 The names below are imported lazily, so ``import annotate`` stays fast and a command that
 never trains does not import scikit-learn.
@@ -47,6 +48,8 @@ _LAZY = {
     "suggest": "annotate.suggest",
     "create_app": "annotate.serve",
     "run_benchmark": "annotate.bench.run",
+    "match": "annotate.matching",
+    "load_archive": "annotate.matching",
 }
 
 __all__ = ["AnnotateError", "InputError", "ModelError", "SchemaError", "StudioError", *_LAZY]

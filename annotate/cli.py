@@ -682,14 +682,92 @@ def studio_connect_model(
     _echo(str(summary))
 
 
+# --- claim matching -------------------------------------------------------------------
+
+_ArchiveOpt = Annotated[
+    Path,
+    typer.Option(
+        "--archive",
+        help="Checked claims: CSV/TSV/JSONL (id, claim[, title, verdict, url, date, publisher]), "
+        "ClaimReview JSON-LD (.json/.jsonld/.html or a folder of them), or a gold.jsonl of `annotate resolve`.",
+    ),
+]
+_ArchiveSentencesOpt = Annotated[
+    Path | None,
+    typer.Option("--archive-sentences", help="With a gold.jsonl archive: the sentences JSONL its labels were made on."),
+]
+
+
+@app.command("match")
+def match_command(
+    sentences: _SentencesArg,
+    archive: _ArchiveOpt,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Matches JSONL to write.")] = Path("matches.jsonl"),
+    k: Annotated[int, typer.Option("-k", help="How many archive claims per sentence.")] = 5,
+    index: Annotated[
+        Path | None,
+        typer.Option("--index", help="Folder for the archive's index (built once, updated as the archive grows)."),
+    ] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Build the --index folder anew.")] = False,
+    reranker: Annotated[
+        Path | None,
+        typer.Option("--reranker", help="Re-ranker folder (`annotate fit-reranker`): calibrated probabilities."),
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Claim model folder: match only the sentences it finds check-worthy.")
+    ] = None,
+    archive_sentences: _ArchiveSentencesOpt = None,
+) -> None:
+    """Has it been checked already? The top k archive claims for each sentence, with probability, verdict and link."""
+    from annotate.matching import match
+
+    summary = match(
+        sentences,
+        archive,
+        output,
+        k=k,
+        index=index,
+        rebuild=rebuild,
+        reranker=reranker,
+        model=model,
+        archive_sentences=archive_sentences,
+    )
+    _echo(str(summary))
+
+
+@app.command("fit-reranker")
+def fit_reranker_command(
+    pairs: Annotated[
+        Path,
+        typer.Argument(
+            help="Labelled pairs: a CheckThat! 2020 T2 split folder (tweets, qrels) or CSV/TSV/JSONL (text, claim_id)."
+        ),
+    ],
+    archive: _ArchiveOpt,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Re-ranker folder to write.")] = Path("reranker"),
+    archive_sentences: _ArchiveSentencesOpt = None,
+) -> None:
+    """Train the claim-matching re-ranker on sentences labelled with the archive claims they repeat."""
+    from annotate.matching import fit_reranker_file
+
+    _echo(str(fit_reranker_file(pairs, archive, output, archive_sentences=archive_sentences)))
+
+
 # --- bench -----------------------------------------------------------------------------
 
 
 @app.command()
 def bench(
-    name: Annotated[str, typer.Argument(help="semeval2016, fnc1, emergent, clef2019, claimbuster, or all.")],
-    train: Annotated[Path | None, typer.Option(help="Training file (CLEF: folder of debates).")] = None,
-    test: Annotated[Path | None, typer.Option(help="Official test file; without it, a dev split.")] = None,
+    name: Annotated[
+        str, typer.Argument(help="semeval2016, fnc1, emergent, clef2019, claimbuster, clef2020-t2, or all.")
+    ],
+    train: Annotated[
+        Path | None,
+        typer.Option(help="Training file (CLEF-2019: folder of debates; clef2020-t2: the task folder)."),
+    ] = None,
+    test: Annotated[
+        Path | None, typer.Option(help="Official test file (clef2020-t2: a folder as dev/); without it, a dev split.")
+    ] = None,
     data: Annotated[Path, typer.Option(help="With 'all': folder holding the datasets.")] = Path("../shared/data"),
     output: Annotated[Path | None, typer.Option("-o", "--output", help="With 'all': Markdown file.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -718,7 +796,8 @@ def bench(
     else:
         sd = f" ± {result['score_sd']:.3g}" if "score_sd" in result else ""
         _echo(f"{name}: {result['metric']} = {result['score']:.4g}{sd} on {result['evaluation']}")
-        _echo(f"  model: annotate train --preset {result['preset']}")
+        model = result.get("model") or f"annotate train --preset {result['preset']}"
+        _echo(f"  model: {model}")
         _echo(f"  n_train {result['n_train']}, n_test {result['n_test']}, fit {result['fit_seconds']:.1f} s")
 
 

@@ -28,7 +28,8 @@ def test_unknown_benchmark(cli, tmp_path):
     code, out, err = cli("bench", "fnc2", "--train", tmp_path / "x.csv")
     assert code == 2
     assert one_line(err) == (
-        "error: unknown benchmark 'fnc2'. use one of: semeval2016, fnc1, emergent, clef2019, claimbuster, all."
+        "error: unknown benchmark 'fnc2'. "
+        "use one of: semeval2016, fnc1, emergent, clef2019, claimbuster, clef2020-t2, all."
     )
 
 

@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, StratifiedKFold, train_test_split
 from threadpoolctl import threadpool_limits
 
-from annotate.bench import loaders, scorers
+from annotate.bench import clef2020, loaders, scorers
 from annotate.errors import InputError
 from annotate.models.pipelines import CLAIM_HINTS, CONTEXT, frame
 from annotate.models.train import train
@@ -124,6 +124,18 @@ BENCHMARKS: dict[str, Benchmark] = {
             "4-fold stratified CV",
             "checkworthy",
         ),
+        Benchmark(
+            "clef2020-t2",
+            "CLEF-2020 CheckThat! T2",
+            "MAP@5",
+            "0-1",
+            clef2020.load_clef2020_t2,
+            "clef2020_checkthat_task2",
+            0.93,
+            "0.929 (Buster.ai, 1st; fine-tuned transformers)",
+            "the official dev split (dev/); re-ranker trained on train/",
+            "",  # no preset: annotate.matching's re-ranker (run_clef2020_t2)
+        ),
     )
 }
 
@@ -136,6 +148,7 @@ _UNITS = {
     "emergent": "by claim",
     "clef2019": "by debate",
     "claimbuster": "sentences",
+    "clef2020-t2": "tweets",
 }
 
 
@@ -367,6 +380,12 @@ def run_benchmark(
     on a machine whose cores are shared with other jobs.
     """
     with threadpool_limits(limits=threads):
+        if name == "clef2020-t2":
+            if folds is not None:
+                raise InputError(
+                    "clef2020-t2 has no --folds", hint="it scores dev/ (or --test) after training on train/"
+                )
+            return clef2020.run_clef2020_t2(train, test, fast=fast)
         return _run(name, train, test, fast, folds)
 
 
