@@ -215,7 +215,10 @@ def studio_start(
     """Start the local server (127.0.0.1; sqlite or PostgreSQL), or reuse the running one; print URL and login."""
     from annotate.studio import server
 
-    for line in server.start(data_dir, port=port, database=database).lines():
+    def say(line: str) -> None:  # waits and surprises, on stderr as they happen
+        typer.echo(line, err=True)
+
+    for line in server.start(data_dir, port=port, database=database, say=say).lines():
         _echo(line)
 
 

@@ -111,6 +111,28 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
         yield path
 
 
+def unmatched_sidecars(paths: Iterable[str | Path]) -> list[Path]:
+    """Sidecars (``*.meta.json``) in the folders of ``paths`` that belong to no document there.
+
+    Such metadata would be dropped without a word (a sidecar named after a renamed article, or a
+    typo), so :func:`annotate.segment.ingest` names them.
+    """
+    out = []
+    for raw in paths:
+        folder = Path(raw)
+        if not folder.is_dir():
+            continue
+        docs = set(iter_files([folder]))
+        for sidecar in sorted(folder.rglob(f"*{SIDECAR_SUFFIX}")):
+            if any(part.startswith(".") for part in sidecar.relative_to(folder).parts):
+                continue
+            base = sidecar.name[: -len(SIDECAR_SUFFIX)]
+            owners = [d for d in docs if d.parent == sidecar.parent and base in (d.name, d.stem)]
+            if not owners:
+                out.append(sidecar)
+    return out
+
+
 def read_documents(paths: Iterable[str | Path] | str | Path) -> Iterator[Document]:
     """Yield the documents in ``paths`` (files or folders), one at a time.
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from annotate.corpus import Document, read_documents
+from annotate.corpus import Document, read_documents, unmatched_sidecars
 from annotate.io import atomic_write, dumps, ensure_not_input, sha256_hex
 
 __all__ = ["Sentence", "IngestSummary", "split_spans", "segment", "ingest", "sentence_id"]
@@ -403,9 +403,18 @@ class IngestSummary:
     documents: int = 0
     sentences: int = 0
     output: str | None = None
+    #: sidecars (``*.meta.json``) that belong to no document: their metadata was not used
+    unmatched_sidecars: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return f"{self.documents} documents, {self.sentences} sentences -> {self.output}"
+        line = f"{self.documents} documents, {self.sentences} sentences -> {self.output}"
+        if self.unmatched_sidecars:
+            shown = ", ".join(self.unmatched_sidecars[:3]) + (" ..." if len(self.unmatched_sidecars) > 3 else "")
+            line += (
+                f"\nwarning: {len(self.unmatched_sidecars)} sidecar(s) belong to no article, their metadata "
+                f"was not used: {shown} (name a sidecar ARTICLE.meta.json or ARTICLE.txt.meta.json)"
+            )
+        return line
 
 
 def iter_sentences(documents: Iterable[Document]) -> Iterator[Sentence]:
@@ -446,7 +455,7 @@ def ingest(
 
     paths = [paths] if isinstance(paths, str | Path) else list(paths)
     ensure_not_input(output, *paths)
-    summary = IngestSummary(output=str(output))
+    summary = IngestSummary(output=str(output), unmatched_sidecars=[str(p) for p in unmatched_sidecars(paths)])
     docs = read_documents(paths)
     with atomic_write(output) as fh, show_progress(progress, "ingesting") as tick:
         for n_docs, n_sentences, lines in ordered_map(

@@ -108,6 +108,20 @@ def test_a_sidecar_named_like_the_readme_says_is_read(cli, tmp_path):
     assert first["doc_id"] == "housing-2026" and first["title"] == "Rents"
 
 
+def test_a_sidecar_that_belongs_to_no_article_is_named(cli, tmp_path):
+    """A sidecar of a renamed article (or with a typo) was dropped without a word."""
+    docs = tmp_path / "articles"
+    docs.mkdir()
+    (docs / "housing.txt").write_text("Rents rose 12% last year.\n", encoding="utf-8")
+    (docs / "housing.meta.json").write_text(json.dumps({"title": "Rents"}), encoding="utf-8")
+    (docs / "hosuing-old.meta.json").write_text(json.dumps({"title": "Typo"}), encoding="utf-8")
+    code, out, err = cli("ingest", docs, "-o", tmp_path / "s.jsonl")
+    assert code == 0, err
+    warning = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "1 sidecar(s) belong to no article" in warning[0]
+    assert "hosuing-old.meta.json" in warning[0] and "housing.meta.json" not in warning[0].replace("hosuing", "")
+
+
 def test_two_sidecars_for_one_article_are_refused(cli, tmp_path):
     docs = tmp_path / "articles"
     docs.mkdir()

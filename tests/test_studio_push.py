@@ -236,7 +236,7 @@ def test_server_down_is_one_line(sentences, cli):
     assert code == 1  # a server failure
     assert err.strip() == (
         f"error: cannot reach Label Studio at {url} (ConnectError). start it with `annotate studio start`, "
-        "or check --url / LABEL_STUDIO_URL."
+        "or check --url / LABEL_STUDIO_URL (a server started with --data-dir D needs --data-dir D here too)."
     )
 
 

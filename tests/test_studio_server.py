@@ -206,3 +206,30 @@ def test_an_html_error_page_is_one_short_line(tmp_path, cli):
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "HTTP 500 (an error page)" in lines[0] and "<" not in lines[0]
+
+
+@pytest.mark.integration
+def test_a_busy_port_and_the_first_start_are_said_aloud(studio, tmp_path):
+    """A busy 8080 silently became a random port, and the first start was silent for a minute."""
+    import json
+    import shutil
+    import socket
+
+    from tests.studio_server import _RUNTIME_FILES, _template
+
+    data_dir = tmp_path / "ls"
+    shutil.copytree(_template(900), data_dir, ignore=shutil.ignore_patterns(*_RUNTIME_FILES))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        # the data dir last ran on the port another program now holds
+        (data_dir / "server.json").write_text(json.dumps({"url": f"http://127.0.0.1:{taken}", "port": taken}))
+        said: list[str] = []
+        try:
+            info = server.start(data_dir, detach=False, database="sqlite", say=said.append)
+        finally:
+            server.stop(data_dir)
+    note = f"port {taken} is busy (another program listens there): Label Studio uses port {info.port}"
+    assert info.port != taken and said[0] == note and info.lines()[0] == f"NOTE: {note}"
+    assert said[1].startswith(f"starting Label Studio at {info.url}")

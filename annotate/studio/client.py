@@ -34,9 +34,11 @@ def resolve_url(url: str | None = None, data_dir: str | Path | None = None) -> s
         if state.is_file():
             url = json.loads(state.read_text("utf-8"))["url"]
     if not url:
+        where = Path(data_dir or default_data_dir())
         raise StudioError(
-            "no Label Studio URL: no --url, no LABEL_STUDIO_URL and no local server",
-            hint="run `annotate studio start`, or pass --url",
+            f"no Label Studio URL: no --url, no LABEL_STUDIO_URL and no local server in {where}",
+            hint="run `annotate studio start`, or pass --url; a server started with --data-dir D needs "
+            "--data-dir D here too (a desk folder of `annotate init` remembers it)",
         )
     return url.rstrip("/")
 
@@ -96,7 +98,8 @@ def _describe(err: Exception, url: str, token: str) -> AnnotateError:
     if isinstance(err, httpx.TransportError):
         return StudioError(
             f"cannot reach Label Studio at {url} ({type(err).__name__})",
-            hint="start it with `annotate studio start`, or check --url / LABEL_STUDIO_URL",
+            hint="start it with `annotate studio start`, or check --url / LABEL_STUDIO_URL "
+            "(a server started with --data-dir D needs --data-dir D here too)",
         )
     if isinstance(err, ApiError) and err.status_code in (401, 403):
         # the user's token: their input to fix (exit 2), not a failure of the server

@@ -36,6 +36,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -78,10 +79,12 @@ class ServerInfo:
     running: bool
     reused: bool = False
     database: str = "sqlite"  # "sqlite", or the PostgreSQL URL without its password
+    #: why the server is not on the port it was expected on (8080 or its previous one)
+    port_note: str | None = None
 
     def lines(self) -> list[str]:
         state = "running" if self.running else "stopped"
-        return [
+        return ([f"NOTE: {self.port_note}"] if self.port_note else []) + [
             f"Label Studio {state} at {self.url}" + (" (reused)" if self.reused else "") + f", pid {self.pid}",
             f"database: {self.database}",
             f"login: {self.email} (password in {Path(self.data_dir) / 'admin.json'})",
@@ -386,6 +389,7 @@ def start(
     timeout: float = 600.0,
     detach: bool = True,
     database: str | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> ServerInfo:
     """Start a local server (or reuse the one already running from ``data_dir``); wait for /health.
 
@@ -395,8 +399,9 @@ def start(
     exist, Label Studio creates its tables on the first start.
     ``detach=False`` (tests, benchmarks) ties the server to this process: it gets SIGTERM when
     the caller dies, even when the caller is killed, so no server outlives a killed test run.
-    Raises :class:`StudioError` if the server does not come up within ``timeout`` seconds,
-    naming the log file to read.
+    ``say`` receives a line for each wait a user should know about (the first start creates the
+    database, about a minute). Raises :class:`StudioError` if the server does not come up within
+    ``timeout`` seconds, naming the log file to read.
     """
     data_dir = Path(data_dir or default_data_dir()).resolve()
     if database is None:
@@ -417,9 +422,17 @@ def start(
     _make_private(data_dir)
     _reachable(db)
     email, password, token = _credentials(data_dir)
+    port_note = None
     if port is None:
         previous = (_read_state(data_dir) or {}).get("port")
+        expected = previous or DEFAULT_PORT
         port = next((p for p in (previous, DEFAULT_PORT) if p and _port_free(p)), None) or free_port()
+        if port != expected:
+            # a busy 8080 used to become a random port without a word; bookmarks and the URLs
+            # given to annotators then pointed at the wrong place
+            port_note = f"port {expected} is busy (another program listens there): Label Studio uses port {port}"
+            if say:
+                say(port_note)
     elif not _port_free(port):
         raise InputError(f"port {port} on 127.0.0.1 is already in use", hint="choose another with --port")
     url = f"http://127.0.0.1:{port}"
@@ -437,6 +450,12 @@ def start(
             preexec_fn=_private_child if detach else _private_child_dying_with_parent,
         )
     (data_dir / "server.pid").write_text(f"{proc.pid}\n")
+    if say:
+        say(
+            f"starting Label Studio at {url}: the first start creates its database, about a minute"
+            if not bound
+            else f"starting Label Studio at {url} ..."
+        )
     state = {"url": url, "port": port, "pid": proc.pid, "email": email, "database": db.display}
     (data_dir / "server.json").write_text(json.dumps(state, indent=2) + "\n")
     deadline = time.monotonic() + timeout
@@ -453,7 +472,7 @@ def start(
                 _check_admin_token(url, token, db, proc.pid)
                 _bind(data_dir, db)
             return ServerInfo(url, port, proc.pid, str(data_dir), email, str(data_dir / "token"), running=True,
-                              database=db.display)  # fmt: skip
+                              database=db.display, port_note=port_note)  # fmt: skip
         time.sleep(0.5)
     _terminate(proc.pid)
     raise StudioError(
