@@ -282,3 +282,103 @@ def test_three_pulls_at_once_all_succeed_with_whole_snapshots(studio, big_projec
     assert _snapshots_whole(folder) == 3
     assert [n for n in hidden(folder) if n != OWNER_FILE] == []
     assert _our_exports(studio, big_project) == []
+
+
+# --- Label Studio itself killed mid-push and mid-pull -------------------------------------------------------
+
+
+@pytest.fixture
+def own_server(tmp_path: Path):
+    """A Label Studio of this test alone (a copy of the migrated template), since the test kills it."""
+    from annotate.studio import server
+    from tests.studio_server import _RUNTIME_FILES, _template
+
+    data_dir = tmp_path / "ls"
+    shutil.copytree(_template(900), data_dir, ignore=shutil.ignore_patterns(*_RUNTIME_FILES))
+    info = server.start(data_dir, port=server.free_port(), detach=False, database="sqlite")
+    try:
+        yield data_dir, info
+    finally:
+        server.stop(data_dir)
+
+
+def _kill_label_studio(data_dir: Path) -> None:
+    pid = int((data_dir / "server.pid").read_text())
+    os.killpg(pid, signal.SIGKILL)  # its whole process group, as a crash or the OOM killer would
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_label_studio_killed_mid_push_and_mid_pull_then_reruns_lose_and_duplicate_nothing(
+    own_server, corpus: Path, tmp_path: Path
+):
+    import httpx
+
+    from annotate.studio import server
+    from annotate.studio.pull import OWNER_FILE, project_folder
+
+    data_dir, info = own_server
+    token = server.read_token(data_dir)
+    env = {**ENV, "LABEL_STUDIO_URL": info.url, "LABEL_STUDIO_API_KEY": token}
+    headers = {"Authorization": f"Token {token}"}
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for p in sorted(corpus.iterdir())[:60]:  # several batches of 1,000 tasks
+        shutil.copy(p, docs / p.name)
+    subprocess.run(annotate("ingest", docs, "-o", tmp_path / "s.jsonl"), env=env, check=True, capture_output=True)
+    title = "killed-server"
+    push = annotate("push", tmp_path / "s.jsonl", "--project", title)
+
+    def project() -> dict | None:
+        found = httpx.get(f"{info.url}/api/projects", params={"title": title}, headers=headers, timeout=30).json()
+        found = found.get("results", found) if isinstance(found, dict) else found
+        return next((p for p in found if p["title"] == title), None)
+
+    proc = subprocess.Popen(push, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while proc.poll() is None and not ((p := project()) and p.get("task_number")):
+        time.sleep(0.05)
+    assert proc.poll() is None, "push finished before the server could be killed: give it more to do"
+    _kill_label_studio(data_dir)
+    _out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    info = server.start(data_dir, port=info.port, detach=False, database="sqlite")
+    done = subprocess.run(push, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    pid = project()["id"]
+    keys = []
+    page = 1
+    while True:
+        r = httpx.get(f"{info.url}/api/tasks", params={"project": pid, "page": page, "page_size": 1000,
+                                                        "fields": "all"}, headers=headers, timeout=60)  # fmt: skip
+        if r.status_code == 404:
+            break
+        batch = r.json()["tasks"]
+        keys += [t["data"]["task_key"] for t in batch]
+        if len(batch) < 1000:
+            break
+        page += 1
+    expected = [json.loads(x)["sentence_id"] for x in (tmp_path / "s.jsonl").read_text("utf-8").splitlines()]
+    assert len(keys) == len(set(keys)) and {k.split("@")[0] for k in keys} == set(expected)
+
+    out = tmp_path / "annotations"
+    folder = project_folder(out, title)
+    pull = annotate("pull", "--project", title, "-o", out)
+    proc = subprocess.Popen(pull, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = False
+    while proc.poll() is None:
+        if folder.is_dir() and any(p.name.endswith(".tmp") for p in folder.iterdir()):
+            _kill_label_studio(data_dir)
+            killed = True
+            break
+        time.sleep(0.002)
+    _out, err = proc.communicate(timeout=300)
+    if killed:
+        assert proc.returncode == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+        assert [n for n in hidden(folder) if n != OWNER_FILE] == [] and not list(folder.glob("*.annotations.jsonl"))
+        info = server.start(data_dir, port=info.port, detach=False, database="sqlite")
+    done = subprocess.run(pull, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert _snapshots_whole(folder) == 1
+    exports = httpx.get(f"{info.url}/api/projects/{pid}/exports", headers=headers, timeout=30).json()
+    assert [e for e in exports if (e.get("title") or "").startswith("annotate pull")] == []
+    assert killed, "the pull finished before the server could be killed"

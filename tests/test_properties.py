@@ -136,3 +136,61 @@ def test_the_jsonl_reader_gives_records_or_one_input_error(tmp_path_factory, dat
         assert str(path) in str(err) and "\n" not in str(err)
         return
     assert all(isinstance(rec, dict) and isinstance(line, int) and line >= 1 for line, rec in records)
+
+
+# --- the round trip through a real Label Studio: nothing lost, nothing invented -----------------------
+
+_CLAIMS = ["Check-worthy factual claim", "Other factual claim", "Opinion", "Not a claim"]
+_STANCES = ["Favor", "Against", "Neutral", "Unrelated"]
+# one annotation: (task, annotator, claim label, stance label or None, skipped, ground truth)
+_ANNOTATION = st.tuples(
+    st.integers(0, 3), st.integers(0, 2), st.sampled_from(_CLAIMS), st.none() | st.sampled_from(_STANCES),
+    st.booleans(), st.booleans(),
+)  # fmt: skip
+
+
+@pytest.mark.integration
+@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.lists(_ANNOTATION, max_size=10))
+def test_ingest_push_pull_keeps_every_generated_annotation_and_invents_none(studio, tmp_path_factory, annotations):
+    """Generated annotations made in a real Label Studio come back in the table, each answer once."""
+    from annotate.annotations import load_annotations
+    from annotate.segment import ingest
+    from annotate.studio.pull import pull
+    from annotate.studio.push import push
+
+    tmp = tmp_path_factory.mktemp("roundtrip")
+    (tmp / "doc.txt").write_text(
+        "Mexico rejects foreign intervention in Venezuela. Exports rose 12% in 2019.\n\n"
+        "The minister welcomed the solar energy projects. Who pays for it?\n",
+        encoding="utf-8",
+    )
+    ingest([tmp / "doc.txt"], tmp / "s.jsonl")
+    schema = Schema.from_file(default_schema_path())
+    title = studio.project_title("hyp")
+    pushed = push(studio.studio(), tmp / "s.jsonl", schema, project=title)
+    ls = studio.client()
+    try:
+        tasks = sorted(ls.tasks.list(project=pushed.project_id, page_size=100), key=lambda t: t.id)
+        users = [studio.create_user(f"hyp{i}") for i in range(3)]
+        expected = []
+        for ti, ui, claim, stance, skipped, gt in annotations:
+            task = tasks[ti % len(tasks)]
+            result = [{"from_name": "claim_type", "to_name": "text", "type": "choices", "value": {"choices": [claim]}}]
+            if stance and task.data.get("target_id"):
+                result.append(
+                    {"from_name": "stance", "to_name": "text", "type": "choices", "value": {"choices": [stance]}}
+                )
+            ann = ls.annotations.create(id=task.id, result=[] if skipped else result, was_cancelled=skipped,
+                                        ground_truth=gt and not skipped, completed_by=users[ui].id)  # fmt: skip
+            for r in [] if skipped else result:
+                expected.append((task.id, ann.id, users[ui].email, r["from_name"], r["value"]["choices"][0]))
+            if skipped:
+                expected.append((task.id, ann.id, users[ui].email, None, None))
+        table = load_annotations(pull(studio.studio(), title, tmp / "annotations").table_path)
+        got = [(r.task_id, r.annotation_id, r.annotator, r.field, r.value) for r in table.itertuples()]
+        norm = [(int(t), int(a), u, f if isinstance(f, str) else None, v if isinstance(v, str) else None)
+                for t, a, u, f, v in got]  # fmt: skip
+        assert sorted(norm, key=str) == sorted(expected, key=str)
+    finally:
+        ls.projects.delete(id=pushed.project_id)
