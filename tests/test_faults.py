@@ -382,3 +382,45 @@ def test_label_studio_killed_mid_push_and_mid_pull_then_reruns_lose_and_duplicat
     exports = httpx.get(f"{info.url}/api/projects/{pid}/exports", headers=headers, timeout=30).json()
     assert [e for e in exports if (e.get("title") or "").startswith("annotate pull")] == []
     assert killed, "the pull finished before the server could be killed"
+
+
+@pytest.mark.slow
+def test_serve_killed_mid_retrain_restarts_on_its_model_and_leaves_nothing_behind(tmp_path: Path, inputs):
+    """A server killed while building a version left its half-built folder for good."""
+    import httpx
+
+    from tests.test_serve import _start, _stop
+
+    models = tmp_path / "models"
+    shutil.copytree(inputs["model"], models / "demo")
+    schema = ROOT / "schemas" / "claims_stance.xml"
+    auth = ("t", "pw-for-the-test")
+    env = {"ANNOTATE_SERVE_AUTH": ":".join(auth)}
+    start = {"action": "START_TRAINING", "project": {"id": 1}}
+    killed = False
+    for _ in range(3):
+        proc, url, log = _start(models, schema, env)
+        first = httpx.get(url + "/health", auth=auth).json()["model_version"]
+        assert httpx.post(url + "/webhook", json=start, auth=auth).status_code == 200
+        while proc.poll() is None and not any(p.name.endswith(".building") for p in models.iterdir()):
+            time.sleep(0.002)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            killed = True
+            _stop(proc, log)
+            break
+        _stop(proc, log)
+    assert killed and hidden(models), "the retrain was never caught half-way"
+    proc, url, log = _start(models, schema, env)
+    try:
+        assert httpx.get(url + "/health", auth=auth).json()["model_version"] == first  # the old model serves
+        assert httpx.post(url + "/webhook", json=start, auth=auth).status_code == 200
+        deadline = time.monotonic() + 300
+        while (h := httpx.get(url + "/health", auth=auth).json())["retrains"] < 1 and not h["last_error"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        assert h["last_error"] is None and h["model_version"] != first
+    finally:
+        _stop(proc, log)
+    assert hidden(models) == [], f"left behind: {hidden(models)}"
