@@ -424,3 +424,15 @@ def test_serve_killed_mid_retrain_restarts_on_its_model_and_leaves_nothing_behin
     finally:
         _stop(proc, log)
     assert hidden(models) == [], f"left behind: {hidden(models)}"
+
+
+@pytest.mark.integration
+def test_pull_onto_a_full_disk_is_one_line_and_leaves_nothing(studio, big_project: str, tmp_path: Path):
+    disk = tmp_path / "disk"
+    env_cmd = ["env", f"LABEL_STUDIO_URL={studio.url}", f"LABEL_STUDIO_API_KEY={studio.token}"]
+    code, err, left = on_full_disk(disk, [*env_cmd, *annotate("pull", "--project", big_project, "-o", disk / "a")])
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and "Traceback" not in err, err
+    assert "no space left on device" in lines[0]
+    assert left == ["filler"], left
+    assert _our_exports(studio, big_project) == []

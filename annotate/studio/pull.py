@@ -476,6 +476,25 @@ def write_snapshot(
         if p.exists():
             raise InputError("snapshot already exists; snapshots are never overwritten", path=p)
     export_path, table_path, summary_path = paths
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # folders this call creates
+    try:
+        counter, summary = _write_snapshot_files(chunks, schema, project, paths, progress)
+    except BaseException:
+        for empty in made:  # a failed pull leaves no empty folder behind either
+            with contextlib.suppress(OSError):
+                empty.rmdir()
+        raise
+    owner = folder / OWNER_FILE
+    if project_id is not None and not owner.exists():
+        with atomic_write(owner) as fh:
+            fh.write(json.dumps({"id": project_id, "title": project}) + "\n")
+    return PullResult(export_path, table_path, summary_path, summary)
+
+
+def _write_snapshot_files(
+    chunks: Iterable[bytes], schema: Schema, project: str, paths: list[Path], progress: bool
+) -> tuple[SummaryCounter, dict[str, Any]]:
+    export_path, table_path, summary_path = paths
     with contextlib.ExitStack() as stack:
         # on success the renames run in reverse: summary, export, then the table, which is what
         # loaders look for; on any failure every temporary file is removed
@@ -493,11 +512,7 @@ def write_snapshot(
             counter = _flatten_export(export, table, schema, snapshot=export_path.name, project=project, tick=tick)
         summary = counter.result()
         summary_fh.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    owner = folder / OWNER_FILE
-    if project_id is not None and not owner.exists():
-        with atomic_write(owner) as fh:
-            fh.write(json.dumps({"id": project_id, "title": project}) + "\n")
-    return PullResult(export_path, table_path, summary_path, summary)
+    return counter, summary
 
 
 def create_export(studio: Studio, project_id: int, title: str = EXPORT_TITLE) -> int:
