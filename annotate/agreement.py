@@ -48,6 +48,10 @@ __all__ = [
     "observed_agreement",
     "span_f1",
     "label_order",
+    "KAPPA_BANDS",
+    "ALPHA_BANDS",
+    "reading",
+    "reading_key",
     "format_agreement",
     "describe_table",
     "simulate_annotations",
@@ -82,6 +86,57 @@ AGREEMENT_COLUMNS = [
     "n_annotators",
     "note",
 ]
+
+
+# Reading bands. Kappa: Landis, J. R., Koch, G. G. (1977). The measurement of observer agreement
+# for categorical data. Biometrics 33(1), 159-174, https://doi.org/10.2307/2529310 (p. 165).
+# Alpha: Krippendorff, K. (2004). Content Analysis, 2nd ed., p. 241: rely on alpha >= .800, draw
+# only tentative conclusions from .667 <= alpha < .800, discard the rest.
+#: (band, the range it covers, upper bound) from the lowest band up; kappa <= bound is in the band
+KAPPA_BANDS: tuple[tuple[str, str, float], ...] = (
+    ("poor", "< 0", 0.0),  # strictly below 0
+    ("slight", "0-0.20", 0.20),
+    ("fair", "0.21-0.40", 0.40),
+    ("moderate", "0.41-0.60", 0.60),
+    ("substantial", "0.61-0.80", 0.80),
+    ("almost perfect", "0.81-1", 1.0),
+)
+#: (band, the range it covers, lower bound) from the highest band down; alpha >= bound is in the band
+ALPHA_BANDS: tuple[tuple[str, str, float], ...] = (
+    ("reliable", ">= 0.800", 0.800),
+    ("tentative", "0.667-0.800", 0.667),
+    ("discard", "< 0.667", -np.inf),
+)
+_KAPPAS = ("cohen_kappa", "fleiss_kappa")
+
+
+def reading(metric: str, value: float | None) -> str | None:
+    """The conventional reading of a figure: a Landis & Koch band for Cohen's and Fleiss' kappa,
+    Krippendorff's for alpha; None for other metrics (observed agreement, span F1) and n/a values.
+
+    >>> reading("cohen_kappa", 0.30), reading("krippendorff_alpha", 0.70)
+    ('fair', 'tentative')
+    """
+    if value is None or not np.isfinite(value):
+        return None
+    if metric in _KAPPAS:
+        if value < 0:
+            return KAPPA_BANDS[0][0]
+        return next(name for name, _, hi in KAPPA_BANDS[1:] if value <= hi or hi == 1.0)
+    if metric == "krippendorff_alpha":
+        return next(name for name, _, lo in ALPHA_BANDS if value >= lo)
+    return None
+
+
+def reading_key(metrics: Iterable[str] = ("cohen_kappa", "krippendorff_alpha")) -> str:
+    """One line naming the bands used for ``metrics`` (for the foot of a table)."""
+    metrics = set(metrics)
+    parts = []
+    if metrics & set(_KAPPAS):
+        parts.append("kappa (Landis & Koch 1977): " + ", ".join(f"{r} {n}" for n, r, _ in KAPPA_BANDS))
+    if "krippendorff_alpha" in metrics:
+        parts.append("alpha (Krippendorff 2004): " + ", ".join(f"{r} {n}" for n, r, _ in ALPHA_BANDS))
+    return "; ".join(parts)
 
 
 # --- input ------------------------------------------------------------------------------
@@ -750,8 +805,10 @@ def describe_table(df: pd.DataFrame) -> str:
 
 
 def format_agreement(table: pd.DataFrame) -> str:
-    """Plain-text rendering of :func:`agreement`: numbers to 3 decimals, ``n/a (why)`` otherwise."""
+    """Plain-text rendering of :func:`agreement`: numbers to 3 decimals with their reading (see
+    :func:`reading`), ``n/a (why)`` otherwise; a last line names the reading bands used."""
     lines = []
+    banded = set()
     for fname, g in table.groupby("field", sort=False):
         lines.append(f"{fname}")
         for r in g.itertuples(index=False):
@@ -759,9 +816,15 @@ def format_agreement(table: pd.DataFrame) -> str:
             if np.isnan(r.value):
                 lines.append(f"  {r.metric}{who}: n/a ({r.note})")
                 continue
+            band = reading(r.metric, r.value)
+            if band:
+                banded.add(r.metric)
             ci = f" [95% CI {_fmt(r.ci_low)}, {_fmt(r.ci_high)}]" if not np.isnan(r.ci_low) else ""
             extra = f"; {r.note}" if isinstance(r.note, str) else ""
-            lines.append(f"  {r.metric}{who}: {_fmt(r.value)}{ci} (n_items={r.n_items}{extra})")
+            read = f" {band}" if band else ""
+            lines.append(f"  {r.metric}{who}: {_fmt(r.value)}{read}{ci} (n_items={r.n_items}{extra})")
+    if banded:
+        lines.append(f"reading: {reading_key(banded)}")
     return "\n".join(lines)
 
 

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from annotate.agreement import (
+    ALPHA_BANDS,
+    KAPPA_BANDS,
     agreement,
     annotator_stats,
     coincidences,
@@ -29,6 +31,7 @@ from annotate.agreement import (
     label_order,
     pairwise_matrix,
     prepare,
+    reading,
     votes,
 )
 from annotate.io import atomic_write
@@ -68,12 +71,32 @@ def _short(name: str) -> str:
     return name.split("@")[0] if "@" in name else name
 
 
-def heatmap_png(table: pd.DataFrame, field: str, metric: str = "cohen_kappa") -> bytes | None:
-    """PNG of the annotator x annotator matrix of a pairwise metric (kappa in [-1, 1]), or None.
+#: one colour per reading band (ColorBrewer RdYlGn, 6 classes): green only from "substantial" up
+BAND_COLOURS = {
+    "poor": "#d73027",
+    "slight": "#fc8d59",
+    "fair": "#fee08b",
+    "moderate": "#d9ef8b",
+    "substantial": "#91cf60",
+    "almost perfect": "#1a9850",
+    "reliable": "#1a9850",
+    "tentative": "#fee08b",
+    "discard": "#fc8d59",
+}
+_NA_COLOUR = "#d9d9d9"
+_DARK_BANDS = {"poor", "almost perfect", "reliable"}  # white text on these
 
-    Cells show the value and the number of shared items; pairs that cannot be computed are grey
-    and read "n/a".
+
+def heatmap_png(table: pd.DataFrame, field: str, metric: str = "cohen_kappa") -> bytes | None:
+    """PNG of the annotator x annotator matrix of a pairwise kappa, or None for one annotator.
+
+    Cells are coloured by reading band (:func:`annotate.agreement.reading`, Landis & Koch 1977),
+    not on a continuous scale, and a legend names the bands. Cells show the value and the number
+    of shared items; pairs that cannot be computed are grey and read "n/a".
     """
+    from matplotlib.colors import to_rgb
+    from matplotlib.patches import Patch
+
     m = pairwise_matrix(table, field, metric)
     if len(m) < 2:
         return None
@@ -81,11 +104,11 @@ def heatmap_png(table: pd.DataFrame, field: str, metric: str = "cohen_kappa") ->
     n = {(a, b): k for a, b, k in t[["annotator_a", "annotator_b", "n_items"]].itertuples(index=False)}
     plt = _plt()
     size = 1.2 + 0.75 * len(m)
-    fig, ax = plt.subplots(figsize=(size + 1.2, size))
-    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#d9d9d9")
+    fig, ax = plt.subplots(figsize=(size + 2.2, size))
     values = m.to_numpy(float, copy=True)
     np.fill_diagonal(values, np.nan)  # self-agreement is not informative; grey like n/a cells
-    im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=-1, vmax=1)
+    bands = [[reading(metric, x) for x in row] for row in values]
+    ax.imshow([[to_rgb(BAND_COLOURS.get(b or "", _NA_COLOUR)) for b in row] for row in bands])
     names = [_short(x) for x in m.index]
     ax.set_xticks(range(len(m)), names, rotation=45, ha="right")
     ax.set_yticks(range(len(m)), names)
@@ -99,11 +122,48 @@ def heatmap_png(table: pd.DataFrame, field: str, metric: str = "cohen_kappa") ->
             else:
                 k = n.get((a, b), n.get((b, a)))
                 text = f"{val:.2f}" + (f"\nn={k}" if k is not None else "")
-            ax.text(j, i, text, ha="center", va="center", fontsize=8)
+            colour = "white" if bands[i][j] in _DARK_BANDS else "black"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
     label = {"cohen_kappa": "Cohen's kappa"}.get(metric, metric)
     ax.set_title(f"{field}: {label} per annotator pair", fontsize=10)
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    legend = [Patch(color=BAND_COLOURS[b], label=f"{b} ({r})") for b, r, _ in reversed(KAPPA_BANDS)]
+    legend.append(Patch(color=_NA_COLOUR, label="n/a"))
+    ax.legend(
+        handles=legend,
+        title="Landis & Koch (1977)",
+        fontsize=7,
+        title_fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        frameon=False,
+    )
     return _png(fig)
+
+
+def _band(metric: str, value: float) -> str:
+    """The reading of a figure as a coloured HTML label, or "" when it has none."""
+    band = reading(metric, value)
+    if band is None:
+        return ""
+    return f'<span class="band" style="background:{BAND_COLOURS[band]}">{html.escape(band)}</span>'
+
+
+def _key(bands: Any, source: str) -> str:
+    items = " ".join(
+        f'<span class="band" style="background:{BAND_COLOURS[b]}">{html.escape(b)}</span>&nbsp;{html.escape(r)}'
+        for b, r, _ in bands
+    )
+    return f"<p class='note'>{html.escape(source)}: {items}</p>"
+
+
+def _kappa_key() -> str:
+    """HTML legend of the kappa reading bands (Landis & Koch 1977)."""
+    return _key(KAPPA_BANDS, "Cohen's and Fleiss' kappa read as in Landis & Koch (1977)")
+
+
+def _alpha_key() -> str:
+    """HTML legend of Krippendorff's reading of alpha (2004, p. 241)."""
+    return _key(ALPHA_BANDS, "Krippendorff's alpha read as in Krippendorff (2004)")
 
 
 def _confusion_png(cm: pd.DataFrame, field: str) -> bytes | None:
@@ -164,6 +224,7 @@ body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 14px; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f4f4f4; } td.na { color: #8c8c8c; } .note { color: #595959; font-size: 12px; }
+.band { padding: 0 4px; border-radius: 3px; white-space: nowrap; }
 img { max-width: 100%; margin: 0.5em 1em 0.5em 0; vertical-align: top; }
 """
 
@@ -207,6 +268,7 @@ def agreement_report(
                 html.escape(r.field),
                 html.escape(r.metric),
                 f"<span{cls}>{_num(r.value)}</span>",
+                _band(r.metric, r.value),
                 ci,
                 str(r.n_items),
                 str(r.n_annotators),
@@ -214,7 +276,10 @@ def agreement_report(
             ]
         )
     parts.append(
-        "<h2>Per field</h2>" + _table(["field", "metric", "value", "95% CI", "items", "annotators", "note"], rows)
+        "<h2>Per field</h2>"
+        + _table(["field", "metric", "value", "reading", "95% CI", "items", "annotators", "note"], rows)
+        + _kappa_key()
+        + _alpha_key()
     )
 
     for f in schema.categorical_fields:
@@ -235,17 +300,20 @@ def agreement_report(
         if not hm:
             parts.append("<p class='note'>no heat map: fewer than two annotators answered.</p>")
         parts.append("".join(imgs))
+        if hm:
+            parts.append(_kappa_key())
         pair = table[(table["field"] == f.name) & table["annotator_a"].notna()]
         if len(pair):
             parts.append(
                 "<h3>Annotator pairs</h3>"
                 + _table(
-                    ["annotator A", "annotator B", "Cohen's kappa", "items", "note"],
+                    ["annotator A", "annotator B", "Cohen's kappa", "reading", "items", "note"],
                     [
                         [
                             _esc(r.annotator_a),
                             _esc(r.annotator_b),
                             _num(r.value),
+                            _band(r.metric, r.value),
                             str(r.n_items),
                             f'<span class="note">{_esc(r.note)}</span>',
                         ]

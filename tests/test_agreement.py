@@ -18,6 +18,7 @@ from annotate.agreement import (
     disagreements,
     format_agreement,
     observed_agreement,
+    reading,
     span_f1,
     votes,
 )
@@ -252,6 +253,37 @@ def test_coincidences_and_disagreements(codes):
     d = disagreements(df, codes, texts={"u1": "second sentence"})
     assert list(d["item"]) == ["u1", "u0"]
     assert d.iloc[0]["text"] == "second sentence" and d.iloc[0]["votes"] == {"A": "1", "B": "2", "C": "2"}
+
+
+# --- reading aids: bands, n/a, few items, per target (issue 14) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "band"),
+    [(-0.01, "poor"), (0.0, "slight"), (0.20, "slight"), (0.21, "fair"), (0.30, "fair"), (0.40, "fair")]
+    + [(0.41, "moderate"), (0.60, "moderate"), (0.61, "substantial"), (0.80, "substantial")]
+    + [(0.81, "almost perfect"), (1.0, "almost perfect"), (float("nan"), None)],
+)
+def test_kappa_reads_in_the_landis_koch_bands(value, band):
+    assert reading("cohen_kappa", value) == band
+    assert reading("fleiss_kappa", value) == band
+
+
+@pytest.mark.parametrize(
+    ("value", "band"),
+    [(0.85, "reliable"), (0.800, "reliable"), (0.75, "tentative"), (0.667, "tentative")]
+    + [(0.66, "discard"), (-0.2, "discard")],
+)
+def test_alpha_reads_in_krippendorffs_bands(value, band):
+    assert reading("krippendorff_alpha", value) == band
+
+
+def test_format_agreement_says_how_each_figure_reads(codes):
+    # A and B agree on 5 of 6 items with two labels: kappa (5/6 - 1/2) / (1 - 1/2) = 0.667, substantial
+    table = agreement(frame({"A": ["1", "1", "1", "2", "2", "2"], "B": ["1", "1", "1", "2", "2", "1"]}), codes)
+    text = format_agreement(table)
+    assert "cohen_kappa A ~ B: 0.667 substantial" in text
+    assert reading("observed_agreement", 0.9) is None  # no published bands for raw agreement
 
 
 # --- bad input: say what can and cannot be computed -------------------------------------------
