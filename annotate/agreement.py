@@ -53,6 +53,7 @@ __all__ = [
     "reading",
     "reading_key",
     "format_agreement",
+    "records",
     "describe_table",
     "simulate_annotations",
 ]
@@ -515,8 +516,12 @@ def _span_agreement(sv: pd.DataFrame, f: Field) -> list[dict[str, Any]]:
             for m in ("span_f1_exact", "span_f1_overlap")
         ]
     wide = sv.pivot(index="sentence_id", columns="annotator", values="spans")
+    # an annotator who marked no span at all does not annotate spans: no F1 with them, not 0
+    n_sentences = sv.groupby("annotator")["spans"].size()
+    marks = sv.groupby("annotator")["spans"].agg(lambda s: any(len(x) for x in s))
     for a, b in itertools.combinations(annotators, 2):
         both = wide[[a, b]].dropna()
+        silent = [x for x in (a, b) if not marks[x]]
         for metric, overlap in (("span_f1_exact", False), ("span_f1_overlap", True)):
             ma = mb = n = 0
             for sa, sb in both.itertuples(index=False):
@@ -527,6 +532,13 @@ def _span_agreement(sv: pd.DataFrame, f: Field) -> list[dict[str, Any]]:
                 note = "no sentence annotated by both"
             elif n == 0:
                 note = f"neither marked any '{f.name}' span on the {len(both)} shared sentences"
+            elif silent:
+                x = silent[0]
+                note = (
+                    f"{x} marked no '{f.name}' span on any of their {n_sentences[x]} sentences: "
+                    f"no F1 with {x} (n/a, not 0)"
+                )
+                n = 0
             rows.append(
                 _row(
                     f.name,
@@ -785,6 +797,19 @@ def annotator_stats(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
 
 def _fmt(x: float) -> str:
     return f"{x:.3f}"
+
+
+def records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of an agreement table as JSON-ready dicts: what cannot be computed is ``None`` (null in
+    JSON), never NaN or 0; figures with a reading band get a ``reading`` (see :func:`reading`)."""
+    out = []
+    for rec in table.astype(object).to_dict("records"):
+        clean = {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in rec.items()}
+        clean = {k: v.item() if isinstance(v, np.generic) else v for k, v in clean.items()}
+        if "metric" in clean and "value" in clean:
+            clean["reading"] = reading(clean["metric"], clean["value"])
+        out.append(clean)
+    return out
 
 
 def describe_table(df: pd.DataFrame) -> str:

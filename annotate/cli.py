@@ -317,12 +317,18 @@ def agree(
     path: _AnnotationsArg,
     field: Annotated[str | None, typer.Option("--field", help="Only this field (default: all).")] = None,
     schema: _SchemaOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object (null where n/a).")] = False,
 ) -> None:
     """Agreement per field and annotator pair: observed, Cohen, Fleiss, Krippendorff alpha (95% CI), span F1."""
-    from annotate.agreement import agreement, describe_table, format_agreement
+    from annotate.agreement import agreement, describe_table, format_agreement, records
 
     df, sch = _annotations_and_schema(path, schema)
     table = agreement(df, sch, field=field)
+    if json_:
+        import json
+
+        _echo(json.dumps({"table": describe_table(df), "agreement": records(table)}, allow_nan=False))
+        return
     _echo(describe_table(df))
     _echo(format_agreement(table))
 

@@ -166,6 +166,8 @@ def test_span_agreement_from_the_table(schema):
             row("s2", "a", "claim_type", "Opinion", 3),
             spans("s2", "a", 3, 0, 5, "Claim"),
             row("s2", "c", "claim_type", "Opinion", 4),
+            row("s3", "c", "claim_type", "Opinion", 5),  # c does mark spans, elsewhere
+            spans("s3", "c", 5, 0, 5, "Claim"),
         ]
     )
     table = agreement(df, schema, field="spans")
@@ -286,6 +288,29 @@ def test_format_agreement_says_how_each_figure_reads(codes):
     assert reading("observed_agreement", 0.9) is None  # no published bands for raw agreement
 
 
+def test_span_f1_is_na_for_an_annotator_who_never_marks_spans(schema):
+    # a marks spans; c answers claim_type on the same sentences but never marks a span: F1 = 0
+    # would read as total disagreement, when c simply does not annotate spans
+    df = pd.DataFrame(
+        [
+            row("s1", "a", "claim_type", "Opinion", 1),
+            row("s1", "a", "spans", "Claim", 1, start=0, end=10),
+            row("s2", "a", "claim_type", "Opinion", 2),
+            row("s2", "a", "spans", "Speaker", 2, start=3, end=8),
+            row("s1", "c", "claim_type", "Opinion", 3),
+            row("s2", "c", "claim_type", "Opinion", 4),
+        ]
+    )
+    table = agreement(df, schema, field="spans")
+    for name in ("span_f1_exact", "span_f1_overlap"):
+        r = metric(table, name)
+        assert np.isnan(r.value) and r.n_items == 2
+        assert r.note == "c marked no 'spans' span on any of their 2 sentences: no F1 with c (n/a, not 0)"
+    text = format_agreement(table)
+    assert "span_f1_exact a ~ c: n/a (c marked no 'spans' span" in text
+    assert "0.000" not in text
+
+
 # --- bad input: say what can and cannot be computed -------------------------------------------
 
 
@@ -375,6 +400,27 @@ def test_cli_agree(cli, tmp_path, schema_path):
     ]
     assert "  observed_agreement: 0.500 (n_items=2)" in out
     assert "nan" not in out.lower()
+
+
+def test_cli_agree_json_gives_null_for_what_cannot_be_computed(cli, tmp_path, schema_path):
+    import json
+
+    df = pd.DataFrame(
+        [
+            row("s1", "a", "claim_type", "Opinion", 1),
+            row("s1", "a", "spans", "Claim", 1, start=0, end=10),
+            row("s1", "c", "claim_type", "Opinion", 2),
+        ]
+    )
+    write_annotations(df, tmp_path / "ann")
+    code, out, err = cli("agree", tmp_path / "ann", "--field", "spans", "--json", "--schema", schema_path)
+    assert code == 0, err
+    data = json.loads(out)  # strict JSON: no NaN
+    assert data["table"].startswith("2 annotations by 2 annotators on 1 sentences")
+    by = {(r["metric"], r["annotator_a"], r["annotator_b"]): r for r in data["agreement"]}
+    f1 = by["span_f1_exact", "a", "c"]
+    assert f1["value"] is None and f1["ci_low"] is None and f1["n_items"] == 1
+    assert f1["note"].startswith("c marked no 'spans' span")
 
 
 @pytest.mark.parametrize(

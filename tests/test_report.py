@@ -161,3 +161,19 @@ def test_report_names_the_reading_bands_beside_the_heat_map(example, schema):
     # each figure says how it reads
     per_field = page.split("<h2>Per field</h2>", 1)[1].split("<h2>", 1)[0]
     assert "<th>reading</th>" in per_field
+
+
+def test_report_span_f1_is_na_for_an_annotator_who_never_marks_spans(schema):
+    from annotation_rows import row
+
+    df = pd.DataFrame(
+        [
+            row("s1", "a", "claim_type", "Opinion", 1),
+            row("s1", "a", "spans", "Claim", 1, start=0, end=10),
+            row("s1", "c", "claim_type", "Opinion", 2),
+        ]
+    )
+    page = agreement_report(df, schema, n_boot=10)
+    spans = page.split("<h2>Spans</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "0.000" not in spans
+    assert "<td>n/a</td>" in spans and "c marked no &#x27;spans&#x27; span" in spans
