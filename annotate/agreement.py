@@ -36,6 +36,7 @@ from annotate.schema import Field, Schema
 __all__ = [
     "REQUIRED_COLUMNS",
     "OPTIONAL_COLUMNS",
+    "FEW_ITEMS",
     "AGREEMENT_COLUMNS",
     "prepare",
     "votes",
@@ -75,6 +76,8 @@ OPTIONAL_COLUMNS: dict[str, Any] = {
     "issue": None,
 }
 _MIN_BOOT_ITEMS = 5  # below this, resampling items says nothing about the spread
+FEW_ITEMS = 30  #: a figure on fewer items than this gets the note FEW_ITEMS_NOTE
+FEW_ITEMS_NOTE = "few items: wide interval"
 AGREEMENT_COLUMNS = [
     "field",
     "metric",
@@ -378,6 +381,60 @@ def _alpha_bootstrap(counts: np.ndarray, *, n_boot: int, seed: int) -> np.ndarra
     return alpha[np.isfinite(alpha)]
 
 
+def _fleiss_bootstrap(counts: np.ndarray, *, n_boot: int, seed: int) -> np.ndarray:
+    """Fleiss' kappa of ``n_boot`` resamples of the items (rows of ``counts``, each summing to m).
+
+    Fleiss (1971): P_i = (sum_j n_ij^2 - m) / (m (m - 1)), p_j = share of all ratings in category
+    j, kappa = (mean P_i - sum p_j^2) / (1 - sum p_j^2); with item multiplicities as weights. NaN
+    (one category only in a resample) is kept, in the order of the resamples; the test suite checks
+    each against ``statsmodels.stats.inter_rater.fleiss_kappa``.
+    """
+    counts = np.asarray(counts, dtype=float)
+    m = counts.sum(axis=1)[0]
+    p_item = ((counts**2).sum(axis=1) - m) / (m * (m - 1))
+    w = _resample_weights(len(counts), n_boot=n_boot, seed=seed)
+    n = w.sum(axis=1)
+    p_bar = w @ p_item / n
+    p_e = ((w @ counts / (n * m)[:, None]) ** 2).sum(axis=1)
+    with np.errstate(all="ignore"):
+        return np.where(p_e < 1, (p_bar - p_e) / (1 - p_e), np.nan)
+
+
+def _cohen_bootstrap(a: np.ndarray, b: np.ndarray, n_labels: int, *, n_boot: int, seed: int) -> np.ndarray:
+    """Cohen's kappa of ``n_boot`` resamples of the items two annotators share (label codes ``a``, ``b``).
+
+    kappa = (p_o - p_e) / (1 - p_e) with p_e from the two annotators' own label shares (Cohen 1960),
+    item multiplicities as weights; NaN where p_e = 1. The test suite checks each against
+    ``sklearn.metrics.cohen_kappa_score`` with the multiplicities as ``sample_weight``.
+    """
+    a, b = np.asarray(a, dtype=int), np.asarray(b, dtype=int)
+    eye = np.eye(n_labels)
+    w = _resample_weights(len(a), n_boot=n_boot, seed=seed)
+    n = w.sum(axis=1)
+    p_o = w @ (a == b).astype(float) / n
+    p_e = ((w @ eye[a]) * (w @ eye[b])).sum(axis=1) / n**2
+    with np.errstate(all="ignore"):
+        return np.where(p_e < 1, (p_o - p_e) / (1 - p_e), np.nan)
+
+
+def _interval(boots: np.ndarray, n_items: int, n_boot: int) -> tuple[float, float, str | None]:
+    """Percentile 95% interval of bootstrap values, or NaNs and the reason there is none."""
+    boots = boots[np.isfinite(boots)]
+    if n_items < _MIN_BOOT_ITEMS:
+        return np.nan, np.nan, f"too few ({n_items}) for a bootstrap interval"
+    if len(boots) < max(20, n_boot // 2):
+        return np.nan, np.nan, "no bootstrap interval: most resamples use one label only"
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return float(lo), float(hi), None
+
+
+def _few(n_items: int, note: str | None) -> str | None:
+    """Prefix the small-n note to ``note`` for a figure on fewer than :data:`FEW_ITEMS` items."""
+    if n_items >= FEW_ITEMS:
+        return note
+    return FEW_ITEMS_NOTE + (f"; {note}" if note else "")
+
+
 def _kappa(a: list[str], b: list[str], labels: list[str]) -> float:
     from sklearn.metrics import cohen_kappa_score
 
@@ -426,7 +483,14 @@ def _field_agreement(v: pd.DataFrame, f: Field, *, n_boot: int, seed: int, left_
     n_items = len(counts)
     n_ann_shared = vs["annotator"].nunique()
     rows = [
-        _row(name, "observed_agreement", value=observed_agreement(counts), n_items=n_items, n_annotators=n_ann_shared)
+        _row(
+            name,
+            "observed_agreement",
+            value=observed_agreement(counts),
+            n_items=n_items,
+            n_annotators=n_ann_shared,
+            note=_few(n_items, None),
+        )
     ]
 
     # Krippendorff's alpha with a bootstrap over items (percentile interval, fixed seed)
@@ -443,14 +507,8 @@ def _field_agreement(v: pd.DataFrame, f: Field, *, n_boot: int, seed: int, left_
             )
         )
     else:
-        boots = _alpha_bootstrap(counts, n_boot=n_boot, seed=seed)
-        lo, hi = np.percentile(boots, [2.5, 97.5]) if len(boots) >= max(20, n_boot // 2) else (np.nan, np.nan)
-        note = None
-        if n_items < _MIN_BOOT_ITEMS or np.isnan(lo):
-            lo = hi = np.nan
-            note = f"too few items ({n_items}) for a bootstrap interval"
-        elif n_items < 30:
-            note = f"only {n_items} items: the interval is wide and rough"
+        lo, hi, why = _interval(_alpha_bootstrap(counts, n_boot=n_boot, seed=seed), n_items, n_boot)
+        note = _few(n_items, why)
         rows.append(
             _row(
                 name,
@@ -474,15 +532,30 @@ def _field_agreement(v: pd.DataFrame, f: Field, *, n_boot: int, seed: int, left_
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         fk = float(fleiss_kappa(sub, method="fleiss"))
-    note = None
+    notes = []
     if len(sub) < n_items:
-        note = (
+        notes.append(
             f"on the {len(sub)} items with exactly {m} annotators (Fleiss' kappa needs the same number of "
             f"ratings per item); alpha uses all {n_items}"
         )
+    lo = hi = np.nan
     if not np.isfinite(fk):
         fk, note = np.nan, f"Fleiss' kappa undefined: one label only on the {len(sub)} items with {m} annotators"
-    rows.append(_row(name, "fleiss_kappa", value=fk, n_items=len(sub), n_annotators=n_ann_shared, note=note))
+    else:
+        lo, hi, why = _interval(_fleiss_bootstrap(sub, n_boot=n_boot, seed=seed), len(sub), n_boot)
+        note = _few(len(sub), "; ".join([*notes, *([why] if why else [])]) or None)
+    rows.append(
+        _row(
+            name,
+            "fleiss_kappa",
+            value=fk,
+            ci_low=lo,
+            ci_high=hi,
+            n_items=len(sub),
+            n_annotators=n_ann_shared,
+            note=note,
+        )
+    )
 
     # Cohen's kappa for every pair, on the items both answered
     wide = v.pivot(index="item", columns="annotator", values="label")
@@ -494,13 +567,27 @@ def _field_agreement(v: pd.DataFrame, f: Field, *, n_boot: int, seed: int, left_
             )
             continue
         k = _kappa(list(both[a]), list(both[b]), domain)
-        note = None
+        lo = hi = np.nan
         if np.isnan(k):
             same = "agree on all of them" if (both[a] == both[b]).all() else "disagree"
             note = f"kappa undefined on {len(both)} shared item(s): both use one label only and {same}"
+        else:
+            ca, cb = both[a].map(code).to_numpy(), both[b].map(code).to_numpy()
+            boots = _cohen_bootstrap(ca, cb, len(domain), n_boot=n_boot, seed=seed)
+            lo, hi, why = _interval(boots, len(both), n_boot)
+            note = _few(len(both), why)
         rows.append(
             _row(
-                name, "cohen_kappa", annotator_a=a, annotator_b=b, value=k, n_items=len(both), n_annotators=2, note=note
+                name,
+                "cohen_kappa",
+                annotator_a=a,
+                annotator_b=b,
+                value=k,
+                ci_low=lo,
+                ci_high=hi,
+                n_items=len(both),
+                n_annotators=2,
+                note=note,
             )
         )
     return rows
@@ -548,7 +635,7 @@ def _span_agreement(sv: pd.DataFrame, f: Field) -> list[dict[str, Any]]:
                     value=(ma + mb) / n if n else np.nan,
                     n_items=len(both),
                     n_annotators=2,
-                    note=note,
+                    note=_few(len(both), note) if n else note,
                 )
             )
     return rows

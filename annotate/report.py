@@ -209,6 +209,10 @@ def _num(x: Any) -> str:
     return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.3f}"
 
 
+def _ci(lo: float, hi: float) -> str:
+    return f"[{_num(lo)},&nbsp;{_num(hi)}]" if not np.isnan(lo) else ""
+
+
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
@@ -261,7 +265,7 @@ def agreement_report(
     field_rows = table[table["annotator_a"].isna()]
     rows = []
     for r in field_rows.itertuples(index=False):
-        ci = f"[{_num(r.ci_low)},&nbsp;{_num(r.ci_high)}]" if not np.isnan(r.ci_low) else ""
+        ci = _ci(r.ci_low, r.ci_high)
         cls = ' class="na"' if np.isnan(r.value) else ""
         rows.append(
             [
@@ -307,13 +311,14 @@ def agreement_report(
             parts.append(
                 "<h3>Annotator pairs</h3>"
                 + _table(
-                    ["annotator A", "annotator B", "Cohen's kappa", "reading", "items", "note"],
+                    ["annotator A", "annotator B", "Cohen's kappa", "reading", "95% CI", "items", "note"],
                     [
                         [
                             _esc(r.annotator_a),
                             _esc(r.annotator_b),
                             _num(r.value),
                             _band(r.metric, r.value),
+                            _ci(r.ci_low, r.ci_high),
                             str(r.n_items),
                             f'<span class="note">{_esc(r.note)}</span>',
                         ]

@@ -10,6 +10,8 @@ from annotation_rows import row
 from annotate.agreement import (
     _alpha,
     _alpha_bootstrap,
+    _cohen_bootstrap,
+    _fleiss_bootstrap,
     _resample_weights,
     agreement,
     annotator_stats,
@@ -124,7 +126,8 @@ def test_fleiss_kappa_and_observed_agreement_worked_example(codes):
     fleiss = metric(table, "fleiss_kappa")
     assert round(fleiss.value, 3) == 0.210
     assert (fleiss.n_items, fleiss.n_annotators) == (10, 14)
-    assert pd.isna(fleiss.note)
+    assert fleiss.note == "few items: wide interval"  # 10 subjects
+    assert fleiss.ci_low < fleiss.value < fleiss.ci_high
     assert round(metric(table, "observed_agreement").value, 3) == 0.378
     assert round(observed_agreement(np.array(FLEISS_TABLE)), 3) == 0.378
 
@@ -137,6 +140,7 @@ def test_cohen_kappa_hand_computed_2x2(codes):
     k = metric(table, "cohen_kappa")
     assert (k.annotator_a, k.annotator_b, k.n_items) == ("A", "B", 50)
     assert round(k.value, 3) == 0.400
+    assert k.ci_low < k.value < k.ci_high and pd.isna(k.note)  # 50 items: an interval, no small-n note
     assert round(metric(table, "observed_agreement").value, 3) == 0.700
 
 
@@ -311,6 +315,40 @@ def test_span_f1_is_na_for_an_annotator_who_never_marks_spans(schema):
     assert "0.000" not in text
 
 
+def test_figures_on_few_items_say_so_and_give_their_interval(codes):
+    # 6 items: every figure gets the small-n note, and kappa its bootstrap 95% interval
+    table = agreement(frame({"A": ["1", "1", "1", "2", "2", "2"], "B": ["1", "1", "1", "2", "2", "1"]}), codes)
+    for name in ("observed_agreement", "krippendorff_alpha", "fleiss_kappa", "cohen_kappa"):
+        r = metric(table, name)
+        assert r.n_items == 6 and r.note.startswith("few items: wide interval"), name
+    for name in ("krippendorff_alpha", "fleiss_kappa", "cohen_kappa"):
+        r = metric(table, name)
+        assert r.ci_low < r.value <= r.ci_high <= 1.0, name
+    text = format_agreement(table)
+    assert "  cohen_kappa A ~ B: 0.667 substantial [95% CI " in text
+    assert text.count("few items: wide interval") == 4
+    # on 3 items there is no interval, and the note says why
+    tiny = agreement(frame({"A": ["1", "2", "1"], "B": ["1", "2", "2"]}), codes)
+    k = metric(tiny, "cohen_kappa")
+    assert np.isnan(k.ci_low) and k.note == "few items: wide interval; too few (3) for a bootstrap interval"
+
+
+def test_kappa_bootstraps_are_the_library_kappas_on_each_resample():
+    from sklearn.metrics import cohen_kappa_score
+    from statsmodels.stats.inter_rater import fleiss_kappa
+
+    counts = np.array(FLEISS_TABLE)
+    w = _resample_weights(len(counts), n_boot=25, seed=5).astype(int)
+    expected = np.array([fleiss_kappa(np.repeat(counts, wi, axis=0), method="fleiss") for wi in w])
+    np.testing.assert_allclose(_fleiss_bootstrap(counts, n_boot=25, seed=5), expected, rtol=1e-12)
+
+    a = np.array([0, 0, 1, 1, 2, 2, 0, 1, 2, 0, 1, 1])
+    b = np.array([0, 1, 1, 1, 2, 0, 0, 1, 2, 2, 1, 0])
+    w = _resample_weights(len(a), n_boot=25, seed=5)
+    expected = np.array([cohen_kappa_score(a, b, labels=[0, 1, 2], sample_weight=wi) for wi in w])
+    np.testing.assert_allclose(_cohen_bootstrap(a, b, 3, n_boot=25, seed=5), expected, rtol=1e-12)
+
+
 # --- bad input: say what can and cannot be computed -------------------------------------------
 
 
@@ -398,7 +436,7 @@ def test_cli_agree(cli, tmp_path, schema_path):
         "4 annotations by 2 annotators on 2 sentences; not votes: 0 skipped, 0 drafts, 0 rows with an issue",
         "claim_type",
     ]
-    assert "  observed_agreement: 0.500 (n_items=2)" in out
+    assert "  observed_agreement: 0.500 (n_items=2; few items: wide interval)" in out
     assert "nan" not in out.lower()
 
 

@@ -177,3 +177,18 @@ def test_report_span_f1_is_na_for_an_annotator_who_never_marks_spans(schema):
     spans = page.split("<h2>Spans</h2>", 1)[1].split("<h2>", 1)[0]
     assert "0.000" not in spans
     assert "<td>n/a</td>" in spans and "c marked no &#x27;spans&#x27; span" in spans
+
+
+def test_report_notes_figures_on_few_items_and_shows_kappas_interval(schema):
+    few, _ = simulate_annotations(
+        6,
+        {"a": np.eye(4) * 0.7 + 0.075, "b": np.eye(4) * 0.7 + 0.075},
+        ["Check-worthy factual claim", "Other factual claim", "Opinion", "Not a claim"],
+        seed=1,
+    )
+    page = agreement_report(few, schema, n_boot=200)
+    per_field = page.split("<h2>Per field</h2>", 1)[1].split("<h2>", 1)[0]
+    assert per_field.count("few items: wide interval") == 3  # observed, alpha, Fleiss
+    pairs = page.split("<h3>Annotator pairs</h3>", 1)[1].split("<h3>", 1)[0]
+    assert "<th>95% CI</th>" in pairs and "few items: wide interval" in pairs
+    assert re.search(r"<td>\[-?\d\.\d{3},&nbsp;-?\d\.\d{3}\]</td>", pairs)
