@@ -42,6 +42,9 @@ __all__ = [
     "votes",
     "span_votes",
     "agreement",
+    "BY_TARGET_COLUMNS",
+    "agreement_by_target",
+    "format_by_target",
     "annotator_stats",
     "pairwise_matrix",
     "coincidences",
@@ -90,6 +93,19 @@ AGREEMENT_COLUMNS = [
     "n_annotators",
     "note",
 ]
+BY_TARGET_COLUMNS = [
+    "target",
+    "name",
+    "n_items",
+    "n_annotators",
+    "observed_agreement",
+    "krippendorff_alpha",
+    "ci_low",
+    "ci_high",
+    "fleiss_kappa",
+    "cohen_kappa",
+    "note",
+]
 
 
 # Reading bands. Kappa: Landis, J. R., Koch, G. G. (1977). The measurement of observer agreement
@@ -117,12 +133,14 @@ _KAPPAS = ("cohen_kappa", "fleiss_kappa")
 def reading(metric: str, value: float | None) -> str | None:
     """The conventional reading of a figure: a Landis & Koch band for Cohen's and Fleiss' kappa,
     Krippendorff's for alpha; None for other metrics (observed agreement, span F1) and n/a values.
+    The value is read as printed, to 3 decimals.
 
     >>> reading("cohen_kappa", 0.30), reading("krippendorff_alpha", 0.70)
     ('fair', 'tentative')
     """
     if value is None or not np.isfinite(value):
         return None
+    value = round(float(value), 3)  # the figure as printed: 0.6667 reads as 0.667, tentative
     if metric in _KAPPAS:
         if value < 0:
             return KAPPA_BANDS[0][0]
@@ -700,6 +718,63 @@ def agreement(
     return out
 
 
+def agreement_by_target(df: pd.DataFrame, schema: Schema, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Agreement of the target field (stance) per target: one row per target.
+
+    Every target of the schema gets a row, in the schema's order (an unannotated one with
+    ``n_items`` 0 and a note), then any other target found in the table. Columns:
+    :data:`BY_TARGET_COLUMNS` = target, name, n_items, n_annotators (on the items answered by two
+    or more), observed_agreement, krippendorff_alpha with its bootstrap 95% interval (ci_low,
+    ci_high), fleiss_kappa, cohen_kappa (only where exactly two annotators answered the target;
+    with more, read Fleiss), note. Each figure is what :func:`agreement` gives on that target's
+    items alone. Empty when the schema has no target field or nobody answered it.
+    """
+    if schema.target_field is None:
+        return pd.DataFrame(columns=BY_TARGET_COLUMNS)
+    d = prepare(df, schema)
+    f = schema.field(schema.target_field)
+    v = votes(d, schema, f.name, prepared=True)
+    if not len(v):
+        return pd.DataFrame(columns=BY_TARGET_COLUMNS)
+    known = [t.id for t in schema.targets]
+    found = [t for t in v["target"].dropna().astype(str).unique() if t not in known]
+    rows = []
+    for target in [*known, *sorted(found)]:
+        t = schema.target(target)
+        row = dict.fromkeys(BY_TARGET_COLUMNS)
+        row.update(target=target, name=t.name if t else None, n_items=0, n_annotators=0)
+        vt = v[v["target"].astype(str) == target]
+        if not len(vt):
+            row.update(note=f"no {f.name} answers for this target")
+            rows.append(row)
+            continue
+        got = {r["metric"]: r for r in _field_agreement(vt, f, n_boot=n_boot, seed=seed, left_out="")}
+        alpha = got["krippendorff_alpha"]
+        row.update(
+            n_items=got["observed_agreement"]["n_items"],
+            n_annotators=got["observed_agreement"]["n_annotators"],
+            observed_agreement=got["observed_agreement"]["value"],
+            krippendorff_alpha=alpha["value"],
+            ci_low=alpha["ci_low"],
+            ci_high=alpha["ci_high"],
+            fleiss_kappa=got["fleiss_kappa"]["value"],
+            cohen_kappa=got["cohen_kappa"]["value"] if vt["annotator"].nunique() == 2 else np.nan,
+        )
+        notes: list[str] = []
+        for r in (got["observed_agreement"], alpha, got["fleiss_kappa"]):
+            for part in (r["note"] or "").split("; "):
+                if part and part not in notes:
+                    notes.append(part)
+        row["note"] = "; ".join(notes) or None
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=BY_TARGET_COLUMNS)
+    for col in ("observed_agreement", "krippendorff_alpha", "ci_low", "ci_high", "fleiss_kappa", "cohen_kappa"):
+        out[col] = out[col].astype(float)
+    for col in ("n_items", "n_annotators"):
+        out[col] = out[col].astype(int)
+    return out
+
+
 def pairwise_matrix(table: pd.DataFrame, field: str, metric: str = "cohen_kappa") -> pd.DataFrame:
     """Square annotator x annotator matrix of a pairwise metric from :func:`agreement` (NaN = n/a)."""
     t = table[(table["field"] == field) & (table["metric"] == metric)]
@@ -938,6 +1013,45 @@ def format_agreement(table: pd.DataFrame) -> str:
     if banded:
         lines.append(f"reading: {reading_key(banded)}")
     return "\n".join(lines)
+
+
+def format_by_target(by_target: pd.DataFrame, field: str = "stance") -> str:
+    """Plain-text table of :func:`agreement_by_target` (one line per target), "" when it is empty."""
+    if not len(by_target):
+        return ""
+
+    def fig(metric: str, x: float) -> str:
+        if np.isnan(x):
+            return "n/a"
+        band = reading(metric, x)
+        return _fmt(x) + (f" {band}" if band else "")
+
+    head = ["target", "items", "annotators", "observed", "alpha [95% CI]", "Fleiss", "Cohen", "note"]
+    body = []
+    for r in by_target.itertuples(index=False):
+        alpha = fig("krippendorff_alpha", r.krippendorff_alpha)
+        if not np.isnan(r.ci_low):
+            alpha += f" [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
+        body.append(
+            [
+                str(r.target),
+                str(r.n_items),
+                str(r.n_annotators),
+                fig("observed_agreement", r.observed_agreement),
+                alpha,
+                fig("fleiss_kappa", r.fleiss_kappa),
+                fig("cohen_kappa", r.cohen_kappa),
+                r.note if isinstance(r.note, str) else "",
+            ]
+        )
+    widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
+    right = {1, 2}  # counts align right
+
+    def line(cells: list[str]) -> str:
+        parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        return ("  " + "  ".join(parts)).rstrip()
+
+    return "\n".join([f"{field} by target", line(head), *(line(b) for b in body)])
 
 
 # --- simulation (docs, tests, notebooks) --------------------------------------------------

@@ -25,6 +25,7 @@ from annotate.agreement import (
     ALPHA_BANDS,
     KAPPA_BANDS,
     agreement,
+    agreement_by_target,
     annotator_stats,
     coincidences,
     disagreements,
@@ -233,6 +234,33 @@ img { max-width: 100%; margin: 0.5em 1em 0.5em 0; vertical-align: top; }
 """
 
 
+def _by_target_html(by: pd.DataFrame, field: str) -> str:
+    """The per-target table of the target field (stance), or a note when nobody answered it."""
+    if not len(by):
+        return ""
+
+    def fig(metric: str, x: float) -> str:
+        return _num(x) + (f" {_band(metric, x)}" if reading(metric, x) else "")
+
+    rows = [
+        [
+            (f"{_esc(r.name)}<br><code>{_esc(r.target)}</code>" if isinstance(r.name, str) else _esc(r.target)),
+            str(r.n_items),
+            str(r.n_annotators),
+            _num(r.observed_agreement),
+            fig("krippendorff_alpha", r.krippendorff_alpha),
+            _ci(r.ci_low, r.ci_high),
+            fig("fleiss_kappa", r.fleiss_kappa),
+            fig("cohen_kappa", r.cohen_kappa),
+            f'<span class="note">{_esc(r.note)}</span>',
+        ]
+        for r in by.itertuples(index=False)
+    ]
+    head = ["target", "items", "annotators", "observed", "Krippendorff's alpha", "95% CI", "Fleiss' kappa"]
+    head += ["Cohen's kappa (two annotators)", "note"]
+    return f"<h3>{html.escape(field.capitalize())} agreement per target</h3>" + _table(head, rows)
+
+
 def agreement_report(
     df: pd.DataFrame,
     schema: Schema,
@@ -306,6 +334,8 @@ def agreement_report(
         parts.append("".join(imgs))
         if hm:
             parts.append(_kappa_key())
+        if f.name == schema.target_field:
+            parts.append(_by_target_html(agreement_by_target(d, schema, n_boot=n_boot, seed=seed), f.name))
         pair = table[(table["field"] == f.name) & table["annotator_a"].notna()]
         if len(pair):
             parts.append(

@@ -14,11 +14,13 @@ from annotate.agreement import (
     _fleiss_bootstrap,
     _resample_weights,
     agreement,
+    agreement_by_target,
     annotator_stats,
     coincidences,
     describe_table,
     disagreements,
     format_agreement,
+    format_by_target,
     observed_agreement,
     reading,
     span_f1,
@@ -282,6 +284,7 @@ def test_kappa_reads_in_the_landis_koch_bands(value, band):
 )
 def test_alpha_reads_in_krippendorffs_bands(value, band):
     assert reading("krippendorff_alpha", value) == band
+    assert reading("krippendorff_alpha", 2 / 3) == "tentative"  # read as printed: 0.667
 
 
 def test_format_agreement_says_how_each_figure_reads(codes):
@@ -347,6 +350,70 @@ def test_kappa_bootstraps_are_the_library_kappas_on_each_resample():
     w = _resample_weights(len(a), n_boot=25, seed=5)
     expected = np.array([cohen_kappa_score(a, b, labels=[0, 1, 2], sample_weight=wi) for wi in w])
     np.testing.assert_allclose(_cohen_bootstrap(a, b, 3, n_boot=25, seed=5), expected, rtol=1e-12)
+
+
+VENEZUELA, ENERGY = "foreign-intervention-venezuela", "new-renewable-energy-projects"
+
+
+def stance_table() -> pd.DataFrame:
+    """Stance on two of the schema's four targets: three annotators on Venezuela, two on energy."""
+    venezuela = {
+        "a": ["Favor", "Against", "Against", "Neutral", "Favor", "Unrelated"],
+        "b": ["Favor", "Against", "Against", "Neutral", "Against", "Unrelated"],
+        "c": ["Favor", "Against", "Neutral", "Neutral", "Favor", "Unrelated"],
+    }
+    # a and b on 4 sentences: p_o = 3/4, p_e = .5*.25 + .25*.5 + .25*.25 = .3125, kappa = .4375/.6875
+    energy = {"a": ["Favor", "Favor", "Against", "Neutral"], "b": ["Favor", "Against", "Against", "Neutral"]}
+    rows, aid = [], 0
+    for target, answers in ((VENEZUELA, venezuela), (ENERGY, energy)):
+        for who, values in answers.items():
+            for i, value in enumerate(values):
+                aid += 1
+                rows += [
+                    row(f"s{i}", who, "claim_type", "Opinion", aid, target),
+                    row(f"s{i}", who, "stance", value, aid, target),
+                ]
+    return pd.DataFrame(rows)
+
+
+def test_stance_agreement_per_target(schema):
+    df = stance_table()
+    by = agreement_by_target(df, schema, n_boot=200).set_index("target")
+    # one row per target of the schema, in its order, the unannotated ones too
+    assert list(by.index) == [t.id for t in schema.targets]
+    assert by.loc[VENEZUELA, "name"] == "Foreign intervention in Venezuela"
+    e = by.loc[ENERGY]
+    assert (e.n_items, e.n_annotators) == (4, 2)
+    assert e.observed_agreement == 0.75
+    assert e.cohen_kappa == pytest.approx(0.4375 / 0.6875)
+    assert e.note.startswith("few items: wide interval")
+    v = by.loc[VENEZUELA]
+    assert (v.n_items, v.n_annotators) == (6, 3) and np.isnan(v.cohen_kappa)  # three annotators: Fleiss
+    # each target's figures are the field's figures on that target's items alone
+    alone = agreement(df[df["target"] == VENEZUELA], schema, field="stance", n_boot=200)
+    for name in ("observed_agreement", "krippendorff_alpha", "fleiss_kappa"):
+        assert v[name] == pytest.approx(metric(alone, name).value), name
+    alpha = metric(alone, "krippendorff_alpha")
+    assert (v.ci_low, v.ci_high) == (pytest.approx(alpha.ci_low), pytest.approx(alpha.ci_high))
+    drones = by.loc["us-mexico-drone-cooperation"]
+    assert drones.n_items == 0 and np.isnan(drones.krippendorff_alpha)
+    assert drones.note == "no stance answers for this target"
+
+    text = format_by_target(by.reset_index())
+    lines = text.splitlines()
+    assert lines[0] == "stance by target"
+    assert lines[1].split() == ["target", "items", "annotators", "observed", "alpha", "[95%", "CI]", "Fleiss",
+                                "Cohen", "note"]  # fmt: skip
+    energy = next(x for x in lines if x.strip().startswith(ENERGY))
+    assert "0.750" in energy and "0.636 substantial" in energy and "few items: wide interval" in energy
+    assert "nan" not in text.lower()
+
+
+def test_no_per_target_table_without_stance_answers(codes, schema):
+    assert agreement_by_target(frame({"A": ["1"], "B": ["1"]}), codes).empty  # no target field
+    df = pd.DataFrame([row("s1", "a", "claim_type", "Opinion", 1), row("s1", "b", "claim_type", "Opinion", 2)])
+    assert agreement_by_target(df, schema).empty
+    assert format_by_target(agreement_by_target(df, schema)) == ""
 
 
 # --- bad input: say what can and cannot be computed -------------------------------------------
@@ -459,6 +526,24 @@ def test_cli_agree_json_gives_null_for_what_cannot_be_computed(cli, tmp_path, sc
     f1 = by["span_f1_exact", "a", "c"]
     assert f1["value"] is None and f1["ci_low"] is None and f1["n_items"] == 1
     assert f1["note"].startswith("c marked no 'spans' span")
+
+
+def test_cli_agree_shows_stance_by_target(cli, tmp_path, schema_path):
+    import json
+
+    write_annotations(stance_table(), tmp_path / "ann")
+    code, out, err = cli("agree", tmp_path / "ann", "--schema", schema_path)
+    assert code == 0, err
+    by_target = out.split("\nstance by target\n", 1)[1]
+    assert f"  {ENERGY} " in by_target and f"  {VENEZUELA} " in by_target
+    assert "no stance answers for this target" in by_target
+    # not for another field
+    code, out, err = cli("agree", tmp_path / "ann", "--field", "claim_type", "--schema", schema_path)
+    assert "stance by target" not in out
+    code, out, err = cli("agree", tmp_path / "ann", "--json", "--schema", schema_path)
+    rows = {r["target"]: r for r in json.loads(out)["stance_by_target"]}
+    assert rows[ENERGY]["n_items"] == 4 and rows[ENERGY]["observed_agreement"] == 0.75
+    assert rows["us-mexico-drone-cooperation"]["krippendorff_alpha"] is None
 
 
 @pytest.mark.parametrize(

@@ -192,3 +192,13 @@ def test_report_notes_figures_on_few_items_and_shows_kappas_interval(schema):
     pairs = page.split("<h3>Annotator pairs</h3>", 1)[1].split("<h3>", 1)[0]
     assert "<th>95% CI</th>" in pairs and "few items: wide interval" in pairs
     assert re.search(r"<td>\[-?\d\.\d{3},&nbsp;-?\d\.\d{3}\]</td>", pairs)
+
+
+def test_report_shows_stance_agreement_per_target(schema):
+    from test_agreement import ENERGY, stance_table
+
+    page = agreement_report(stance_table(), schema, n_boot=50)
+    section = page.split("<h3>Stance agreement per target</h3>", 1)[1].split("<h3>", 1)[0]
+    assert "US-Mexico security cooperation on drones" in section  # every target, unannotated ones too
+    energy = next(r for r in section.split("<tr>") if ENERGY in r)
+    assert "<td>0.750</td>" in energy and "0.636" in energy and "few items: wide interval" in energy
