@@ -11,8 +11,11 @@ A field with a ``visibleWhen`` condition (stance) counts only where the same ann
 to the condition field allows it. The same annotator may answer a per-sentence field in several
 tasks (one per stance target); their latest answer per item (by ``updated_at``) is the vote.
 
-Everything that cannot be computed (one annotator, no shared items, a single label in use) is
-reported as a missing ``value`` with a ``note`` saying why, never as a number.
+Everything that cannot be computed (one annotator, no shared items, a single label in use, span
+F1 with an annotator who never marks a span) is reported as a missing ``value`` with a ``note``
+saying why, never as a number. A figure on fewer than :data:`FEW_ITEMS` items says so in its note;
+:func:`reading` gives the conventional band of a kappa (Landis & Koch 1977) or alpha
+(Krippendorff 2004); :func:`agreement_by_target` gives the stance field's agreement per target.
 
 Implementations used: Krippendorff's alpha from ``krippendorff`` (Castro 2017), Cohen's kappa from
 scikit-learn, Fleiss' kappa from statsmodels. Observed agreement and span F1 are a few lines each

@@ -3,9 +3,12 @@
 :func:`agreement_report` returns an :class:`HTMLReport`, a ``str`` that Jupyter renders through
 ``_repr_html_``; ``annotate report agreement`` writes it to a file. Sections, per categorical field:
 the agreement table (:func:`annotate.agreement.agreement`), a heat map of Cohen's kappa for every
-annotator pair, the confusion (coincidence) matrix between annotators, each annotator's label
-distribution, and the items with the most disagreement with their text; then span F1 and
-per-annotator statistics. Values that cannot be computed show as "n/a" with the reason.
+annotator pair coloured by Landis & Koch band, the confusion (coincidence) matrix between
+annotators, each annotator's label distribution, for the stance field its agreement per target
+(:func:`annotate.agreement.agreement_by_target`), and the items with the most disagreement with
+their text; then span F1 and per-annotator statistics. Kappa and alpha show their reading band
+and 95% CI, figures on few items say so, and values that cannot be computed show as "n/a" with
+the reason.
 Plots use matplotlib's Agg backend, so no display is needed.
 """
 
