@@ -75,7 +75,7 @@ def _short(name: str) -> str:
     return name.split("@")[0] if "@" in name else name
 
 
-#: one colour per reading band (ColorBrewer RdYlGn, 6 classes): green only from "substantial" up
+#: one colour per reading band (ColorBrewer RdYlGn, 6 classes): fair is yellow, green from "substantial" up
 BAND_COLOURS = {
     "poor": "#d73027",
     "slight": "#fc8d59",
