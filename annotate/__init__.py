@@ -35,6 +35,7 @@ _LAZY = {
     "pull": "annotate.studio.pull",
     "load_annotations": "annotate.annotations",
     "agreement": "annotate.agreement",
+    "agreement_by_target": "annotate.agreement",
     "annotator_stats": "annotate.agreement",
     "resolve": "annotate.resolve",
     "review_push": "annotate.review",

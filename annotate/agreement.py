@@ -11,8 +11,11 @@ A field with a ``visibleWhen`` condition (stance) counts only where the same ann
 to the condition field allows it. The same annotator may answer a per-sentence field in several
 tasks (one per stance target); their latest answer per item (by ``updated_at``) is the vote.
 
-Everything that cannot be computed (one annotator, no shared items, a single label in use) is
-reported as a missing ``value`` with a ``note`` saying why, never as a number.
+Everything that cannot be computed (one annotator, no shared items, a single label in use, span
+F1 with an annotator who never marks a span) is reported as a missing ``value`` with a ``note``
+saying why, never as a number. A figure on fewer than :data:`FEW_ITEMS` items says so in its note;
+:func:`reading` gives the conventional band of a kappa (Landis & Koch 1977) or alpha
+(Krippendorff 2004); :func:`agreement_by_target` gives the stance field's agreement per target.
 
 Implementations used: Krippendorff's alpha from ``krippendorff`` (Castro 2017), Cohen's kappa from
 scikit-learn, Fleiss' kappa from statsmodels. Observed agreement and span F1 are a few lines each
@@ -36,11 +39,15 @@ from annotate.schema import Field, Schema
 __all__ = [
     "REQUIRED_COLUMNS",
     "OPTIONAL_COLUMNS",
+    "FEW_ITEMS",
     "AGREEMENT_COLUMNS",
     "prepare",
     "votes",
     "span_votes",
     "agreement",
+    "BY_TARGET_COLUMNS",
+    "agreement_by_target",
+    "format_by_target",
     "annotator_stats",
     "pairwise_matrix",
     "coincidences",
@@ -48,7 +55,12 @@ __all__ = [
     "observed_agreement",
     "span_f1",
     "label_order",
+    "KAPPA_BANDS",
+    "ALPHA_BANDS",
+    "reading",
+    "reading_key",
     "format_agreement",
+    "records",
     "describe_table",
     "simulate_annotations",
 ]
@@ -70,6 +82,8 @@ OPTIONAL_COLUMNS: dict[str, Any] = {
     "issue": None,
 }
 _MIN_BOOT_ITEMS = 5  # below this, resampling items says nothing about the spread
+FEW_ITEMS = 30  #: a figure on fewer items than this gets the note FEW_ITEMS_NOTE
+FEW_ITEMS_NOTE = "few items: wide interval"
 AGREEMENT_COLUMNS = [
     "field",
     "metric",
@@ -82,6 +96,72 @@ AGREEMENT_COLUMNS = [
     "n_annotators",
     "note",
 ]
+BY_TARGET_COLUMNS = [
+    "target",
+    "name",
+    "n_items",
+    "n_annotators",
+    "observed_agreement",
+    "krippendorff_alpha",
+    "ci_low",
+    "ci_high",
+    "fleiss_kappa",
+    "cohen_kappa",
+    "note",
+]
+
+
+# Reading bands. Kappa: Landis, J. R., Koch, G. G. (1977). The measurement of observer agreement
+# for categorical data. Biometrics 33(1), 159-174, https://doi.org/10.2307/2529310 (p. 165).
+# Alpha: Krippendorff, K. (2004). Content Analysis, 2nd ed., p. 241: rely on alpha >= .800, draw
+# only tentative conclusions from .667 <= alpha < .800, discard the rest.
+#: (band, the range it covers, upper bound) from the lowest band up; kappa <= bound is in the band
+KAPPA_BANDS: tuple[tuple[str, str, float], ...] = (
+    ("poor", "< 0", 0.0),  # strictly below 0
+    ("slight", "0-0.20", 0.20),
+    ("fair", "0.21-0.40", 0.40),
+    ("moderate", "0.41-0.60", 0.60),
+    ("substantial", "0.61-0.80", 0.80),
+    ("almost perfect", "0.81-1", 1.0),
+)
+#: (band, the range it covers, lower bound) from the highest band down; alpha >= bound is in the band
+ALPHA_BANDS: tuple[tuple[str, str, float], ...] = (
+    ("reliable", ">= 0.800", 0.800),
+    ("tentative", "0.667-0.800", 0.667),
+    ("discard", "< 0.667", -np.inf),
+)
+_KAPPAS = ("cohen_kappa", "fleiss_kappa")
+
+
+def reading(metric: str, value: float | None) -> str | None:
+    """The conventional reading of a figure: a Landis & Koch band for Cohen's and Fleiss' kappa,
+    Krippendorff's for alpha; None for other metrics (observed agreement, span F1) and n/a values.
+    The value is read as printed, to 3 decimals.
+
+    >>> reading("cohen_kappa", 0.30), reading("krippendorff_alpha", 0.70)
+    ('fair', 'tentative')
+    """
+    if value is None or not np.isfinite(value):
+        return None
+    value = round(float(value), 3)  # the figure as printed: 0.6667 reads as 0.667, tentative
+    if metric in _KAPPAS:
+        if value < 0:
+            return KAPPA_BANDS[0][0]
+        return next(name for name, _, hi in KAPPA_BANDS[1:] if value <= hi or hi == 1.0)
+    if metric == "krippendorff_alpha":
+        return next(name for name, _, lo in ALPHA_BANDS if value >= lo)
+    return None
+
+
+def reading_key(metrics: Iterable[str] = ("cohen_kappa", "krippendorff_alpha")) -> str:
+    """One line naming the bands used for ``metrics`` (for the foot of a table)."""
+    metrics = set(metrics)
+    parts = []
+    if metrics & set(_KAPPAS):
+        parts.append("kappa (Landis & Koch 1977): " + ", ".join(f"{r} {n}" for n, r, _ in KAPPA_BANDS))
+    if "krippendorff_alpha" in metrics:
+        parts.append("alpha (Krippendorff 2004): " + ", ".join(f"{r} {n}" for n, r, _ in ALPHA_BANDS))
+    return "; ".join(parts)
 
 
 # --- input ------------------------------------------------------------------------------
@@ -322,6 +402,60 @@ def _alpha_bootstrap(counts: np.ndarray, *, n_boot: int, seed: int) -> np.ndarra
     return alpha[np.isfinite(alpha)]
 
 
+def _fleiss_bootstrap(counts: np.ndarray, *, n_boot: int, seed: int) -> np.ndarray:
+    """Fleiss' kappa of ``n_boot`` resamples of the items (rows of ``counts``, each summing to m).
+
+    Fleiss (1971): P_i = (sum_j n_ij^2 - m) / (m (m - 1)), p_j = share of all ratings in category
+    j, kappa = (mean P_i - sum p_j^2) / (1 - sum p_j^2); with item multiplicities as weights. NaN
+    (one category only in a resample) is kept, in the order of the resamples; the test suite checks
+    each against ``statsmodels.stats.inter_rater.fleiss_kappa``.
+    """
+    counts = np.asarray(counts, dtype=float)
+    m = counts.sum(axis=1)[0]
+    p_item = ((counts**2).sum(axis=1) - m) / (m * (m - 1))
+    w = _resample_weights(len(counts), n_boot=n_boot, seed=seed)
+    n = w.sum(axis=1)
+    p_bar = w @ p_item / n
+    p_e = ((w @ counts / (n * m)[:, None]) ** 2).sum(axis=1)
+    with np.errstate(all="ignore"):
+        return np.where(p_e < 1, (p_bar - p_e) / (1 - p_e), np.nan)
+
+
+def _cohen_bootstrap(a: np.ndarray, b: np.ndarray, n_labels: int, *, n_boot: int, seed: int) -> np.ndarray:
+    """Cohen's kappa of ``n_boot`` resamples of the items two annotators share (label codes ``a``, ``b``).
+
+    kappa = (p_o - p_e) / (1 - p_e) with p_e from the two annotators' own label shares (Cohen 1960),
+    item multiplicities as weights; NaN where p_e = 1. The test suite checks each against
+    ``sklearn.metrics.cohen_kappa_score`` with the multiplicities as ``sample_weight``.
+    """
+    a, b = np.asarray(a, dtype=int), np.asarray(b, dtype=int)
+    eye = np.eye(n_labels)
+    w = _resample_weights(len(a), n_boot=n_boot, seed=seed)
+    n = w.sum(axis=1)
+    p_o = w @ (a == b).astype(float) / n
+    p_e = ((w @ eye[a]) * (w @ eye[b])).sum(axis=1) / n**2
+    with np.errstate(all="ignore"):
+        return np.where(p_e < 1, (p_o - p_e) / (1 - p_e), np.nan)
+
+
+def _interval(boots: np.ndarray, n_items: int, n_boot: int) -> tuple[float, float, str | None]:
+    """Percentile 95% interval of bootstrap values, or NaNs and the reason there is none."""
+    boots = boots[np.isfinite(boots)]
+    if n_items < _MIN_BOOT_ITEMS:
+        return np.nan, np.nan, f"too few ({n_items}) for a bootstrap interval"
+    if len(boots) < max(20, n_boot // 2):
+        return np.nan, np.nan, "no bootstrap interval: most resamples use one label only"
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return float(lo), float(hi), None
+
+
+def _few(n_items: int, note: str | None) -> str | None:
+    """Prefix the small-n note to ``note`` for a figure on fewer than :data:`FEW_ITEMS` items."""
+    if n_items >= FEW_ITEMS:
+        return note
+    return FEW_ITEMS_NOTE + (f"; {note}" if note else "")
+
+
 def _kappa(a: list[str], b: list[str], labels: list[str]) -> float:
     from sklearn.metrics import cohen_kappa_score
 
@@ -370,7 +504,14 @@ def _field_agreement(v: pd.DataFrame, f: Field, *, n_boot: int, seed: int, left_
     n_items = len(counts)
     n_ann_shared = vs["annotator"].nunique()
     rows = [
-        _row(name, "observed_agreement", value=observed_agreement(counts), n_items=n_items, n_annotators=n_ann_shared)
+        _row(
+            name,
+            "observed_agreement",
+            value=observed_agreement(counts),
+            n_items=n_items,
+            n_annotators=n_ann_shared,
+            note=_few(n_items, None),
+        )
     ]
 
     # Krippendorff's alpha with a bootstrap over items (percentile interval, fixed seed)
@@ -387,14 +528,8 @@ def _field_agreement(v: pd.DataFrame, f: Field, *, n_boot: int, seed: int, left_
             )
         )
     else:
-        boots = _alpha_bootstrap(counts, n_boot=n_boot, seed=seed)
-        lo, hi = np.percentile(boots, [2.5, 97.5]) if len(boots) >= max(20, n_boot // 2) else (np.nan, np.nan)
-        note = None
-        if n_items < _MIN_BOOT_ITEMS or np.isnan(lo):
-            lo = hi = np.nan
-            note = f"too few items ({n_items}) for a bootstrap interval"
-        elif n_items < 30:
-            note = f"only {n_items} items: the interval is wide and rough"
+        lo, hi, why = _interval(_alpha_bootstrap(counts, n_boot=n_boot, seed=seed), n_items, n_boot)
+        note = _few(n_items, why)
         rows.append(
             _row(
                 name,
@@ -418,15 +553,30 @@ def _field_agreement(v: pd.DataFrame, f: Field, *, n_boot: int, seed: int, left_
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         fk = float(fleiss_kappa(sub, method="fleiss"))
-    note = None
+    notes = []
     if len(sub) < n_items:
-        note = (
+        notes.append(
             f"on the {len(sub)} items with exactly {m} annotators (Fleiss' kappa needs the same number of "
             f"ratings per item); alpha uses all {n_items}"
         )
+    lo = hi = np.nan
     if not np.isfinite(fk):
         fk, note = np.nan, f"Fleiss' kappa undefined: one label only on the {len(sub)} items with {m} annotators"
-    rows.append(_row(name, "fleiss_kappa", value=fk, n_items=len(sub), n_annotators=n_ann_shared, note=note))
+    else:
+        lo, hi, why = _interval(_fleiss_bootstrap(sub, n_boot=n_boot, seed=seed), len(sub), n_boot)
+        note = _few(len(sub), "; ".join([*notes, *([why] if why else [])]) or None)
+    rows.append(
+        _row(
+            name,
+            "fleiss_kappa",
+            value=fk,
+            ci_low=lo,
+            ci_high=hi,
+            n_items=len(sub),
+            n_annotators=n_ann_shared,
+            note=note,
+        )
+    )
 
     # Cohen's kappa for every pair, on the items both answered
     wide = v.pivot(index="item", columns="annotator", values="label")
@@ -438,13 +588,27 @@ def _field_agreement(v: pd.DataFrame, f: Field, *, n_boot: int, seed: int, left_
             )
             continue
         k = _kappa(list(both[a]), list(both[b]), domain)
-        note = None
+        lo = hi = np.nan
         if np.isnan(k):
             same = "agree on all of them" if (both[a] == both[b]).all() else "disagree"
             note = f"kappa undefined on {len(both)} shared item(s): both use one label only and {same}"
+        else:
+            ca, cb = both[a].map(code).to_numpy(), both[b].map(code).to_numpy()
+            boots = _cohen_bootstrap(ca, cb, len(domain), n_boot=n_boot, seed=seed)
+            lo, hi, why = _interval(boots, len(both), n_boot)
+            note = _few(len(both), why)
         rows.append(
             _row(
-                name, "cohen_kappa", annotator_a=a, annotator_b=b, value=k, n_items=len(both), n_annotators=2, note=note
+                name,
+                "cohen_kappa",
+                annotator_a=a,
+                annotator_b=b,
+                value=k,
+                ci_low=lo,
+                ci_high=hi,
+                n_items=len(both),
+                n_annotators=2,
+                note=note,
             )
         )
     return rows
@@ -460,8 +624,12 @@ def _span_agreement(sv: pd.DataFrame, f: Field) -> list[dict[str, Any]]:
             for m in ("span_f1_exact", "span_f1_overlap")
         ]
     wide = sv.pivot(index="sentence_id", columns="annotator", values="spans")
+    # an annotator who marked no span at all does not annotate spans: no F1 with them, not 0
+    n_sentences = sv.groupby("annotator")["spans"].size()
+    marks = sv.groupby("annotator")["spans"].agg(lambda s: any(len(x) for x in s))
     for a, b in itertools.combinations(annotators, 2):
         both = wide[[a, b]].dropna()
+        silent = [x for x in (a, b) if not marks[x]]
         for metric, overlap in (("span_f1_exact", False), ("span_f1_overlap", True)):
             ma = mb = n = 0
             for sa, sb in both.itertuples(index=False):
@@ -472,6 +640,13 @@ def _span_agreement(sv: pd.DataFrame, f: Field) -> list[dict[str, Any]]:
                 note = "no sentence annotated by both"
             elif n == 0:
                 note = f"neither marked any '{f.name}' span on the {len(both)} shared sentences"
+            elif silent:
+                x = silent[0]
+                note = (
+                    f"{x} marked no '{f.name}' span on any of their {n_sentences[x]} sentences: "
+                    f"no F1 with {x} (n/a, not 0)"
+                )
+                n = 0
             rows.append(
                 _row(
                     f.name,
@@ -481,7 +656,7 @@ def _span_agreement(sv: pd.DataFrame, f: Field) -> list[dict[str, Any]]:
                     value=(ma + mb) / n if n else np.nan,
                     n_items=len(both),
                     n_annotators=2,
-                    note=note,
+                    note=_few(len(both), note) if n else note,
                 )
             )
     return rows
@@ -543,6 +718,63 @@ def agreement(
         out[col] = out[col].astype(float)
     out["n_items"] = out["n_items"].astype(int)
     out["n_annotators"] = out["n_annotators"].astype(int)
+    return out
+
+
+def agreement_by_target(df: pd.DataFrame, schema: Schema, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Agreement of the target field (stance) per target: one row per target.
+
+    Every target of the schema gets a row, in the schema's order (an unannotated one with
+    ``n_items`` 0 and a note), then any other target found in the table. Columns:
+    :data:`BY_TARGET_COLUMNS` = target, name, n_items, n_annotators (on the items answered by two
+    or more), observed_agreement, krippendorff_alpha with its bootstrap 95% interval (ci_low,
+    ci_high), fleiss_kappa, cohen_kappa (only where exactly two annotators answered the target;
+    with more, read Fleiss), note. Each figure is what :func:`agreement` gives on that target's
+    items alone. Empty when the schema has no target field or nobody answered it.
+    """
+    if schema.target_field is None:
+        return pd.DataFrame(columns=BY_TARGET_COLUMNS)
+    d = prepare(df, schema)
+    f = schema.field(schema.target_field)
+    v = votes(d, schema, f.name, prepared=True)
+    if not len(v):
+        return pd.DataFrame(columns=BY_TARGET_COLUMNS)
+    known = [t.id for t in schema.targets]
+    found = [t for t in v["target"].dropna().astype(str).unique() if t not in known]
+    rows = []
+    for target in [*known, *sorted(found)]:
+        t = schema.target(target)
+        row = dict.fromkeys(BY_TARGET_COLUMNS)
+        row.update(target=target, name=t.name if t else None, n_items=0, n_annotators=0)
+        vt = v[v["target"].astype(str) == target]
+        if not len(vt):
+            row.update(note=f"no {f.name} answers for this target")
+            rows.append(row)
+            continue
+        got = {r["metric"]: r for r in _field_agreement(vt, f, n_boot=n_boot, seed=seed, left_out="")}
+        alpha = got["krippendorff_alpha"]
+        row.update(
+            n_items=got["observed_agreement"]["n_items"],
+            n_annotators=got["observed_agreement"]["n_annotators"],
+            observed_agreement=got["observed_agreement"]["value"],
+            krippendorff_alpha=alpha["value"],
+            ci_low=alpha["ci_low"],
+            ci_high=alpha["ci_high"],
+            fleiss_kappa=got["fleiss_kappa"]["value"],
+            cohen_kappa=got["cohen_kappa"]["value"] if vt["annotator"].nunique() == 2 else np.nan,
+        )
+        notes: list[str] = []
+        for r in (got["observed_agreement"], alpha, got["fleiss_kappa"]):
+            for part in (r["note"] or "").split("; "):
+                if part and part not in notes:
+                    notes.append(part)
+        row["note"] = "; ".join(notes) or None
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=BY_TARGET_COLUMNS)
+    for col in ("observed_agreement", "krippendorff_alpha", "ci_low", "ci_high", "fleiss_kappa", "cohen_kappa"):
+        out[col] = out[col].astype(float)
+    for col in ("n_items", "n_annotators"):
+        out[col] = out[col].astype(int)
     return out
 
 
@@ -732,6 +964,19 @@ def _fmt(x: float) -> str:
     return f"{x:.3f}"
 
 
+def records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of an agreement table as JSON-ready dicts: what cannot be computed is ``None`` (null in
+    JSON), never NaN or 0; figures with a reading band get a ``reading`` (see :func:`reading`)."""
+    out = []
+    for rec in table.astype(object).to_dict("records"):
+        clean = {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in rec.items()}
+        clean = {k: v.item() if isinstance(v, np.generic) else v for k, v in clean.items()}
+        if "metric" in clean and "value" in clean:
+            clean["reading"] = reading(clean["metric"], clean["value"])
+        out.append(clean)
+    return out
+
+
 def describe_table(df: pd.DataFrame) -> str:
     """One line on what the table holds and what does not count as a vote.
 
@@ -750,8 +995,10 @@ def describe_table(df: pd.DataFrame) -> str:
 
 
 def format_agreement(table: pd.DataFrame) -> str:
-    """Plain-text rendering of :func:`agreement`: numbers to 3 decimals, ``n/a (why)`` otherwise."""
+    """Plain-text rendering of :func:`agreement`: numbers to 3 decimals with their reading (see
+    :func:`reading`), ``n/a (why)`` otherwise; a last line names the reading bands used."""
     lines = []
+    banded = set()
     for fname, g in table.groupby("field", sort=False):
         lines.append(f"{fname}")
         for r in g.itertuples(index=False):
@@ -759,10 +1006,55 @@ def format_agreement(table: pd.DataFrame) -> str:
             if np.isnan(r.value):
                 lines.append(f"  {r.metric}{who}: n/a ({r.note})")
                 continue
+            band = reading(r.metric, r.value)
+            if band:
+                banded.add(r.metric)
             ci = f" [95% CI {_fmt(r.ci_low)}, {_fmt(r.ci_high)}]" if not np.isnan(r.ci_low) else ""
             extra = f"; {r.note}" if isinstance(r.note, str) else ""
-            lines.append(f"  {r.metric}{who}: {_fmt(r.value)}{ci} (n_items={r.n_items}{extra})")
+            read = f" {band}" if band else ""
+            lines.append(f"  {r.metric}{who}: {_fmt(r.value)}{read}{ci} (n_items={r.n_items}{extra})")
+    if banded:
+        lines.append(f"reading: {reading_key(banded)}")
     return "\n".join(lines)
+
+
+def format_by_target(by_target: pd.DataFrame, field: str = "stance") -> str:
+    """Plain-text table of :func:`agreement_by_target` (one line per target), "" when it is empty."""
+    if not len(by_target):
+        return ""
+
+    def fig(metric: str, x: float) -> str:
+        if np.isnan(x):
+            return "n/a"
+        band = reading(metric, x)
+        return _fmt(x) + (f" {band}" if band else "")
+
+    head = ["target", "items", "annotators", "observed", "alpha [95% CI]", "Fleiss", "Cohen", "note"]
+    body = []
+    for r in by_target.itertuples(index=False):
+        alpha = fig("krippendorff_alpha", r.krippendorff_alpha)
+        if not np.isnan(r.ci_low):
+            alpha += f" [{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
+        body.append(
+            [
+                str(r.target),
+                str(r.n_items),
+                str(r.n_annotators),
+                fig("observed_agreement", r.observed_agreement),
+                alpha,
+                fig("fleiss_kappa", r.fleiss_kappa),
+                fig("cohen_kappa", r.cohen_kappa),
+                r.note if isinstance(r.note, str) else "",
+            ]
+        )
+    widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
+    right = {1, 2}  # counts align right
+
+    def line(cells: list[str]) -> str:
+        parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        return ("  " + "  ".join(parts)).rstrip()
+
+    return "\n".join([f"{field} by target", line(head), *(line(b) for b in body)])
 
 
 # --- simulation (docs, tests, notebooks) --------------------------------------------------

@@ -320,14 +320,36 @@ def agree(
     path: _AnnotationsArg,
     field: Annotated[str | None, typer.Option("--field", help="Only this field (default: all).")] = None,
     schema: _SchemaOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object (null where n/a).")] = False,
 ) -> None:
-    """Agreement per field and annotator pair: observed, Cohen, Fleiss, Krippendorff alpha (95% CI), span F1."""
-    from annotate.agreement import agreement, describe_table, format_agreement
+    """Agreement per field and annotator pair: observed, Cohen, Fleiss, Krippendorff alpha (95% CI), span F1.
+
+    The stance field (the targets file's `field`) also gets a table per target, whenever it is in
+    scope (all fields, or --field stance).
+    """
+    from annotate.agreement import (
+        agreement,
+        agreement_by_target,
+        describe_table,
+        format_agreement,
+        format_by_target,
+        records,
+    )
 
     df, sch = _annotations_and_schema(path, schema)
     table = agreement(df, sch, field=field)
+    by_target = agreement_by_target(df, sch) if field in (None, sch.target_field) else None
+    if json_:
+        import json
+
+        out = {"table": describe_table(df), "agreement": records(table)}
+        out["stance_by_target"] = records(by_target) if by_target is not None else []
+        _echo(json.dumps(out, allow_nan=False))
+        return
     _echo(describe_table(df))
     _echo(format_agreement(table))
+    if by_target is not None and len(by_target):
+        _echo("\n" + format_by_target(by_target, sch.target_field or "stance"))
 
 
 @app.command("resolve")

@@ -3,9 +3,12 @@
 :func:`agreement_report` returns an :class:`HTMLReport`, a ``str`` that Jupyter renders through
 ``_repr_html_``; ``annotate report agreement`` writes it to a file. Sections, per categorical field:
 the agreement table (:func:`annotate.agreement.agreement`), a heat map of Cohen's kappa for every
-annotator pair, the confusion (coincidence) matrix between annotators, each annotator's label
-distribution, and the items with the most disagreement with their text; then span F1 and
-per-annotator statistics. Values that cannot be computed show as "n/a" with the reason.
+annotator pair coloured by Landis & Koch band, the confusion (coincidence) matrix between
+annotators, each annotator's label distribution, for the stance field its agreement per target
+(:func:`annotate.agreement.agreement_by_target`), and the items with the most disagreement with
+their text; then span F1 and per-annotator statistics. Kappa and alpha show their reading band
+and 95% CI, figures on few items say so, and values that cannot be computed show as "n/a" with
+the reason.
 Plots use matplotlib's Agg backend, so no display is needed.
 """
 
@@ -22,13 +25,17 @@ import numpy as np
 import pandas as pd
 
 from annotate.agreement import (
+    ALPHA_BANDS,
+    KAPPA_BANDS,
     agreement,
+    agreement_by_target,
     annotator_stats,
     coincidences,
     disagreements,
     label_order,
     pairwise_matrix,
     prepare,
+    reading,
     votes,
 )
 from annotate.io import atomic_write
@@ -68,12 +75,32 @@ def _short(name: str) -> str:
     return name.split("@")[0] if "@" in name else name
 
 
-def heatmap_png(table: pd.DataFrame, field: str, metric: str = "cohen_kappa") -> bytes | None:
-    """PNG of the annotator x annotator matrix of a pairwise metric (kappa in [-1, 1]), or None.
+#: one colour per reading band (ColorBrewer RdYlGn, 6 classes): fair is yellow, green from "substantial" up
+BAND_COLOURS = {
+    "poor": "#d73027",
+    "slight": "#fc8d59",
+    "fair": "#fee08b",
+    "moderate": "#d9ef8b",
+    "substantial": "#91cf60",
+    "almost perfect": "#1a9850",
+    "reliable": "#1a9850",
+    "tentative": "#fee08b",
+    "discard": "#fc8d59",
+}
+_NA_COLOUR = "#d9d9d9"
+_DARK_BANDS = {"poor", "almost perfect", "reliable"}  # white text on these
 
-    Cells show the value and the number of shared items; pairs that cannot be computed are grey
-    and read "n/a".
+
+def heatmap_png(table: pd.DataFrame, field: str, metric: str = "cohen_kappa") -> bytes | None:
+    """PNG of the annotator x annotator matrix of a pairwise kappa, or None for one annotator.
+
+    Cells are coloured by reading band (:func:`annotate.agreement.reading`, Landis & Koch 1977),
+    not on a continuous scale, and a legend names the bands. Cells show the value and the number
+    of shared items; pairs that cannot be computed are grey and read "n/a".
     """
+    from matplotlib.colors import to_rgb
+    from matplotlib.patches import Patch
+
     m = pairwise_matrix(table, field, metric)
     if len(m) < 2:
         return None
@@ -81,11 +108,11 @@ def heatmap_png(table: pd.DataFrame, field: str, metric: str = "cohen_kappa") ->
     n = {(a, b): k for a, b, k in t[["annotator_a", "annotator_b", "n_items"]].itertuples(index=False)}
     plt = _plt()
     size = 1.2 + 0.75 * len(m)
-    fig, ax = plt.subplots(figsize=(size + 1.2, size))
-    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#d9d9d9")
+    fig, ax = plt.subplots(figsize=(size + 2.2, size))
     values = m.to_numpy(float, copy=True)
     np.fill_diagonal(values, np.nan)  # self-agreement is not informative; grey like n/a cells
-    im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=-1, vmax=1)
+    bands = [[reading(metric, x) for x in row] for row in values]
+    ax.imshow([[to_rgb(BAND_COLOURS.get(b or "", _NA_COLOUR)) for b in row] for row in bands])
     names = [_short(x) for x in m.index]
     ax.set_xticks(range(len(m)), names, rotation=45, ha="right")
     ax.set_yticks(range(len(m)), names)
@@ -99,11 +126,48 @@ def heatmap_png(table: pd.DataFrame, field: str, metric: str = "cohen_kappa") ->
             else:
                 k = n.get((a, b), n.get((b, a)))
                 text = f"{val:.2f}" + (f"\nn={k}" if k is not None else "")
-            ax.text(j, i, text, ha="center", va="center", fontsize=8)
+            colour = "white" if bands[i][j] in _DARK_BANDS else "black"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
     label = {"cohen_kappa": "Cohen's kappa"}.get(metric, metric)
     ax.set_title(f"{field}: {label} per annotator pair", fontsize=10)
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    legend = [Patch(color=BAND_COLOURS[b], label=f"{b} ({r})") for b, r, _ in reversed(KAPPA_BANDS)]
+    legend.append(Patch(color=_NA_COLOUR, label="n/a"))
+    ax.legend(
+        handles=legend,
+        title="Landis & Koch (1977)",
+        fontsize=7,
+        title_fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        frameon=False,
+    )
     return _png(fig)
+
+
+def _band(metric: str, value: float) -> str:
+    """The reading of a figure as a coloured HTML label, or "" when it has none."""
+    band = reading(metric, value)
+    if band is None:
+        return ""
+    return f'<span class="band" style="background:{BAND_COLOURS[band]}">{html.escape(band)}</span>'
+
+
+def _key(bands: Any, source: str) -> str:
+    items = " ".join(
+        f'<span class="band" style="background:{BAND_COLOURS[b]}">{html.escape(b)}</span>&nbsp;{html.escape(r)}'
+        for b, r, _ in bands
+    )
+    return f"<p class='note'>{html.escape(source)}: {items}</p>"
+
+
+def _kappa_key() -> str:
+    """HTML legend of the kappa reading bands (Landis & Koch 1977)."""
+    return _key(KAPPA_BANDS, "Cohen's and Fleiss' kappa read as in Landis & Koch (1977)")
+
+
+def _alpha_key() -> str:
+    """HTML legend of Krippendorff's reading of alpha (2004, p. 241)."""
+    return _key(ALPHA_BANDS, "Krippendorff's alpha read as in Krippendorff (2004)")
 
 
 def _confusion_png(cm: pd.DataFrame, field: str) -> bytes | None:
@@ -149,6 +213,10 @@ def _num(x: Any) -> str:
     return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.3f}"
 
 
+def _ci(lo: float, hi: float) -> str:
+    return f"[{_num(lo)},&nbsp;{_num(hi)}]" if not np.isnan(lo) else ""
+
+
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
@@ -164,8 +232,36 @@ body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 14px; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f4f4f4; } td.na { color: #8c8c8c; } .note { color: #595959; font-size: 12px; }
+.band { padding: 0 4px; border-radius: 3px; white-space: nowrap; }
 img { max-width: 100%; margin: 0.5em 1em 0.5em 0; vertical-align: top; }
 """
+
+
+def _by_target_html(by: pd.DataFrame, field: str) -> str:
+    """The per-target table of the target field (stance), or a note when nobody answered it."""
+    if not len(by):
+        return ""
+
+    def fig(metric: str, x: float) -> str:
+        return _num(x) + (f" {_band(metric, x)}" if reading(metric, x) else "")
+
+    rows = [
+        [
+            (f"{_esc(r.name)}<br><code>{_esc(r.target)}</code>" if isinstance(r.name, str) else _esc(r.target)),
+            str(r.n_items),
+            str(r.n_annotators),
+            _num(r.observed_agreement),
+            fig("krippendorff_alpha", r.krippendorff_alpha),
+            _ci(r.ci_low, r.ci_high),
+            fig("fleiss_kappa", r.fleiss_kappa),
+            fig("cohen_kappa", r.cohen_kappa),
+            f'<span class="note">{_esc(r.note)}</span>',
+        ]
+        for r in by.itertuples(index=False)
+    ]
+    head = ["target", "items", "annotators", "observed", "Krippendorff's alpha", "95% CI", "Fleiss' kappa"]
+    head += ["Cohen's kappa (two annotators)", "note"]
+    return f"<h3>{html.escape(field.capitalize())} agreement per target</h3>" + _table(head, rows)
 
 
 def agreement_report(
@@ -200,13 +296,14 @@ def agreement_report(
     field_rows = table[table["annotator_a"].isna()]
     rows = []
     for r in field_rows.itertuples(index=False):
-        ci = f"[{_num(r.ci_low)},&nbsp;{_num(r.ci_high)}]" if not np.isnan(r.ci_low) else ""
+        ci = _ci(r.ci_low, r.ci_high)
         cls = ' class="na"' if np.isnan(r.value) else ""
         rows.append(
             [
                 html.escape(r.field),
                 html.escape(r.metric),
                 f"<span{cls}>{_num(r.value)}</span>",
+                _band(r.metric, r.value),
                 ci,
                 str(r.n_items),
                 str(r.n_annotators),
@@ -214,7 +311,10 @@ def agreement_report(
             ]
         )
     parts.append(
-        "<h2>Per field</h2>" + _table(["field", "metric", "value", "95% CI", "items", "annotators", "note"], rows)
+        "<h2>Per field</h2>"
+        + _table(["field", "metric", "value", "reading", "95% CI", "items", "annotators", "note"], rows)
+        + _kappa_key()
+        + _alpha_key()
     )
 
     for f in schema.categorical_fields:
@@ -235,17 +335,23 @@ def agreement_report(
         if not hm:
             parts.append("<p class='note'>no heat map: fewer than two annotators answered.</p>")
         parts.append("".join(imgs))
+        if hm:
+            parts.append(_kappa_key())
+        if f.name == schema.target_field:
+            parts.append(_by_target_html(agreement_by_target(d, schema, n_boot=n_boot, seed=seed), f.name))
         pair = table[(table["field"] == f.name) & table["annotator_a"].notna()]
         if len(pair):
             parts.append(
                 "<h3>Annotator pairs</h3>"
                 + _table(
-                    ["annotator A", "annotator B", "Cohen's kappa", "items", "note"],
+                    ["annotator A", "annotator B", "Cohen's kappa", "reading", "95% CI", "items", "note"],
                     [
                         [
                             _esc(r.annotator_a),
                             _esc(r.annotator_b),
                             _num(r.value),
+                            _band(r.metric, r.value),
+                            _ci(r.ci_low, r.ci_high),
                             str(r.n_items),
                             f'<span class="note">{_esc(r.note)}</span>',
                         ]

@@ -10,14 +10,19 @@ from annotation_rows import row
 from annotate.agreement import (
     _alpha,
     _alpha_bootstrap,
+    _cohen_bootstrap,
+    _fleiss_bootstrap,
     _resample_weights,
     agreement,
+    agreement_by_target,
     annotator_stats,
     coincidences,
     describe_table,
     disagreements,
     format_agreement,
+    format_by_target,
     observed_agreement,
+    reading,
     span_f1,
     votes,
 )
@@ -123,7 +128,8 @@ def test_fleiss_kappa_and_observed_agreement_worked_example(codes):
     fleiss = metric(table, "fleiss_kappa")
     assert round(fleiss.value, 3) == 0.210
     assert (fleiss.n_items, fleiss.n_annotators) == (10, 14)
-    assert pd.isna(fleiss.note)
+    assert fleiss.note == "few items: wide interval"  # 10 subjects
+    assert fleiss.ci_low < fleiss.value < fleiss.ci_high
     assert round(metric(table, "observed_agreement").value, 3) == 0.378
     assert round(observed_agreement(np.array(FLEISS_TABLE)), 3) == 0.378
 
@@ -136,6 +142,7 @@ def test_cohen_kappa_hand_computed_2x2(codes):
     k = metric(table, "cohen_kappa")
     assert (k.annotator_a, k.annotator_b, k.n_items) == ("A", "B", 50)
     assert round(k.value, 3) == 0.400
+    assert k.ci_low < k.value < k.ci_high and pd.isna(k.note)  # 50 items: an interval, no small-n note
     assert round(metric(table, "observed_agreement").value, 3) == 0.700
 
 
@@ -165,6 +172,8 @@ def test_span_agreement_from_the_table(schema):
             row("s2", "a", "claim_type", "Opinion", 3),
             spans("s2", "a", 3, 0, 5, "Claim"),
             row("s2", "c", "claim_type", "Opinion", 4),
+            row("s3", "c", "claim_type", "Opinion", 5),  # c does mark spans, elsewhere
+            spans("s3", "c", 5, 0, 5, "Claim"),
         ]
     )
     table = agreement(df, schema, field="spans")
@@ -254,6 +263,159 @@ def test_coincidences_and_disagreements(codes):
     assert d.iloc[0]["text"] == "second sentence" and d.iloc[0]["votes"] == {"A": "1", "B": "2", "C": "2"}
 
 
+# --- reading aids: bands, n/a, few items, per target (issue 14) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "band"),
+    [(-0.01, "poor"), (0.0, "slight"), (0.20, "slight"), (0.21, "fair"), (0.30, "fair"), (0.40, "fair")]
+    + [(0.41, "moderate"), (0.60, "moderate"), (0.61, "substantial"), (0.80, "substantial")]
+    + [(0.81, "almost perfect"), (1.0, "almost perfect"), (float("nan"), None)],
+)
+def test_kappa_reads_in_the_landis_koch_bands(value, band):
+    assert reading("cohen_kappa", value) == band
+    assert reading("fleiss_kappa", value) == band
+
+
+@pytest.mark.parametrize(
+    ("value", "band"),
+    [(0.85, "reliable"), (0.800, "reliable"), (0.75, "tentative"), (0.667, "tentative")]
+    + [(0.66, "discard"), (-0.2, "discard")],
+)
+def test_alpha_reads_in_krippendorffs_bands(value, band):
+    assert reading("krippendorff_alpha", value) == band
+    assert reading("krippendorff_alpha", 2 / 3) == "tentative"  # read as printed: 0.667
+
+
+def test_format_agreement_says_how_each_figure_reads(codes):
+    # A and B agree on 5 of 6 items with two labels: kappa (5/6 - 1/2) / (1 - 1/2) = 0.667, substantial
+    table = agreement(frame({"A": ["1", "1", "1", "2", "2", "2"], "B": ["1", "1", "1", "2", "2", "1"]}), codes)
+    text = format_agreement(table)
+    assert "cohen_kappa A ~ B: 0.667 substantial" in text
+    assert reading("observed_agreement", 0.9) is None  # no published bands for raw agreement
+
+
+def test_span_f1_is_na_for_an_annotator_who_never_marks_spans(schema):
+    # a marks spans; c answers claim_type on the same sentences but never marks a span: F1 = 0
+    # would read as total disagreement, when c simply does not annotate spans
+    df = pd.DataFrame(
+        [
+            row("s1", "a", "claim_type", "Opinion", 1),
+            row("s1", "a", "spans", "Claim", 1, start=0, end=10),
+            row("s2", "a", "claim_type", "Opinion", 2),
+            row("s2", "a", "spans", "Speaker", 2, start=3, end=8),
+            row("s1", "c", "claim_type", "Opinion", 3),
+            row("s2", "c", "claim_type", "Opinion", 4),
+        ]
+    )
+    table = agreement(df, schema, field="spans")
+    for name in ("span_f1_exact", "span_f1_overlap"):
+        r = metric(table, name)
+        assert np.isnan(r.value) and r.n_items == 2
+        assert r.note == "c marked no 'spans' span on any of their 2 sentences: no F1 with c (n/a, not 0)"
+    text = format_agreement(table)
+    assert "span_f1_exact a ~ c: n/a (c marked no 'spans' span" in text
+    assert "0.000" not in text
+
+
+def test_figures_on_few_items_say_so_and_give_their_interval(codes):
+    # 6 items: every figure gets the small-n note, and kappa its bootstrap 95% interval
+    table = agreement(frame({"A": ["1", "1", "1", "2", "2", "2"], "B": ["1", "1", "1", "2", "2", "1"]}), codes)
+    for name in ("observed_agreement", "krippendorff_alpha", "fleiss_kappa", "cohen_kappa"):
+        r = metric(table, name)
+        assert r.n_items == 6 and r.note.startswith("few items: wide interval"), name
+    for name in ("krippendorff_alpha", "fleiss_kappa", "cohen_kappa"):
+        r = metric(table, name)
+        assert r.ci_low < r.value <= r.ci_high <= 1.0, name
+    text = format_agreement(table)
+    assert "  cohen_kappa A ~ B: 0.667 substantial [95% CI " in text
+    assert text.count("few items: wide interval") == 4
+    # on 3 items there is no interval, and the note says why
+    tiny = agreement(frame({"A": ["1", "2", "1"], "B": ["1", "2", "2"]}), codes)
+    k = metric(tiny, "cohen_kappa")
+    assert np.isnan(k.ci_low) and k.note == "few items: wide interval; too few (3) for a bootstrap interval"
+
+
+def test_kappa_bootstraps_are_the_library_kappas_on_each_resample():
+    from sklearn.metrics import cohen_kappa_score
+    from statsmodels.stats.inter_rater import fleiss_kappa
+
+    counts = np.array(FLEISS_TABLE)
+    w = _resample_weights(len(counts), n_boot=25, seed=5).astype(int)
+    expected = np.array([fleiss_kappa(np.repeat(counts, wi, axis=0), method="fleiss") for wi in w])
+    np.testing.assert_allclose(_fleiss_bootstrap(counts, n_boot=25, seed=5), expected, rtol=1e-12)
+
+    a = np.array([0, 0, 1, 1, 2, 2, 0, 1, 2, 0, 1, 1])
+    b = np.array([0, 1, 1, 1, 2, 0, 0, 1, 2, 2, 1, 0])
+    w = _resample_weights(len(a), n_boot=25, seed=5)
+    expected = np.array([cohen_kappa_score(a, b, labels=[0, 1, 2], sample_weight=wi) for wi in w])
+    np.testing.assert_allclose(_cohen_bootstrap(a, b, 3, n_boot=25, seed=5), expected, rtol=1e-12)
+
+
+VENEZUELA, ENERGY = "foreign-intervention-venezuela", "new-renewable-energy-projects"
+
+
+def stance_table() -> pd.DataFrame:
+    """Stance on two of the schema's four targets: three annotators on Venezuela, two on energy."""
+    venezuela = {
+        "a": ["Favor", "Against", "Against", "Neutral", "Favor", "Unrelated"],
+        "b": ["Favor", "Against", "Against", "Neutral", "Against", "Unrelated"],
+        "c": ["Favor", "Against", "Neutral", "Neutral", "Favor", "Unrelated"],
+    }
+    # a and b on 4 sentences: p_o = 3/4, p_e = .5*.25 + .25*.5 + .25*.25 = .3125, kappa = .4375/.6875
+    energy = {"a": ["Favor", "Favor", "Against", "Neutral"], "b": ["Favor", "Against", "Against", "Neutral"]}
+    rows, aid = [], 0
+    for target, answers in ((VENEZUELA, venezuela), (ENERGY, energy)):
+        for who, values in answers.items():
+            for i, value in enumerate(values):
+                aid += 1
+                rows += [
+                    row(f"s{i}", who, "claim_type", "Opinion", aid, target),
+                    row(f"s{i}", who, "stance", value, aid, target),
+                ]
+    return pd.DataFrame(rows)
+
+
+def test_stance_agreement_per_target(schema):
+    df = stance_table()
+    by = agreement_by_target(df, schema, n_boot=200).set_index("target")
+    # one row per target of the schema, in its order, the unannotated ones too
+    assert list(by.index) == [t.id for t in schema.targets]
+    assert by.loc[VENEZUELA, "name"] == "Foreign intervention in Venezuela"
+    e = by.loc[ENERGY]
+    assert (e.n_items, e.n_annotators) == (4, 2)
+    assert e.observed_agreement == 0.75
+    assert e.cohen_kappa == pytest.approx(0.4375 / 0.6875)
+    assert e.note.startswith("few items: wide interval")
+    v = by.loc[VENEZUELA]
+    assert (v.n_items, v.n_annotators) == (6, 3) and np.isnan(v.cohen_kappa)  # three annotators: Fleiss
+    # each target's figures are the field's figures on that target's items alone
+    alone = agreement(df[df["target"] == VENEZUELA], schema, field="stance", n_boot=200)
+    for name in ("observed_agreement", "krippendorff_alpha", "fleiss_kappa"):
+        assert v[name] == pytest.approx(metric(alone, name).value), name
+    alpha = metric(alone, "krippendorff_alpha")
+    assert (v.ci_low, v.ci_high) == (pytest.approx(alpha.ci_low), pytest.approx(alpha.ci_high))
+    drones = by.loc["us-mexico-drone-cooperation"]
+    assert drones.n_items == 0 and np.isnan(drones.krippendorff_alpha)
+    assert drones.note == "no stance answers for this target"
+
+    text = format_by_target(by.reset_index())
+    lines = text.splitlines()
+    assert lines[0] == "stance by target"
+    assert lines[1].split() == ["target", "items", "annotators", "observed", "alpha", "[95%", "CI]", "Fleiss",
+                                "Cohen", "note"]  # fmt: skip
+    energy = next(x for x in lines if x.strip().startswith(ENERGY))
+    assert "0.750" in energy and "0.636 substantial" in energy and "few items: wide interval" in energy
+    assert "nan" not in text.lower()
+
+
+def test_no_per_target_table_without_stance_answers(codes, schema):
+    assert agreement_by_target(frame({"A": ["1"], "B": ["1"]}), codes).empty  # no target field
+    df = pd.DataFrame([row("s1", "a", "claim_type", "Opinion", 1), row("s1", "b", "claim_type", "Opinion", 2)])
+    assert agreement_by_target(df, schema).empty
+    assert format_by_target(agreement_by_target(df, schema)) == ""
+
+
 # --- bad input: say what can and cannot be computed -------------------------------------------
 
 
@@ -341,8 +503,47 @@ def test_cli_agree(cli, tmp_path, schema_path):
         "4 annotations by 2 annotators on 2 sentences; not votes: 0 skipped, 0 drafts, 0 rows with an issue",
         "claim_type",
     ]
-    assert "  observed_agreement: 0.500 (n_items=2)" in out
+    assert "  observed_agreement: 0.500 (n_items=2; few items: wide interval)" in out
     assert "nan" not in out.lower()
+
+
+def test_cli_agree_json_gives_null_for_what_cannot_be_computed(cli, tmp_path, schema_path):
+    import json
+
+    df = pd.DataFrame(
+        [
+            row("s1", "a", "claim_type", "Opinion", 1),
+            row("s1", "a", "spans", "Claim", 1, start=0, end=10),
+            row("s1", "c", "claim_type", "Opinion", 2),
+        ]
+    )
+    write_annotations(df, tmp_path / "ann")
+    code, out, err = cli("agree", tmp_path / "ann", "--field", "spans", "--json", "--schema", schema_path)
+    assert code == 0, err
+    data = json.loads(out)  # strict JSON: no NaN
+    assert data["table"].startswith("2 annotations by 2 annotators on 1 sentences")
+    by = {(r["metric"], r["annotator_a"], r["annotator_b"]): r for r in data["agreement"]}
+    f1 = by["span_f1_exact", "a", "c"]
+    assert f1["value"] is None and f1["ci_low"] is None and f1["n_items"] == 1
+    assert f1["note"].startswith("c marked no 'spans' span")
+
+
+def test_cli_agree_shows_stance_by_target(cli, tmp_path, schema_path):
+    import json
+
+    write_annotations(stance_table(), tmp_path / "ann")
+    code, out, err = cli("agree", tmp_path / "ann", "--schema", schema_path)
+    assert code == 0, err
+    by_target = out.split("\nstance by target\n", 1)[1]
+    assert f"  {ENERGY} " in by_target and f"  {VENEZUELA} " in by_target
+    assert "no stance answers for this target" in by_target
+    # not for another field
+    code, out, err = cli("agree", tmp_path / "ann", "--field", "claim_type", "--schema", schema_path)
+    assert "stance by target" not in out
+    code, out, err = cli("agree", tmp_path / "ann", "--json", "--schema", schema_path)
+    rows = {r["target"]: r for r in json.loads(out)["stance_by_target"]}
+    assert rows[ENERGY]["n_items"] == 4 and rows[ENERGY]["observed_agreement"] == 0.75
+    assert rows["us-mexico-drone-cooperation"]["krippendorff_alpha"] is None
 
 
 @pytest.mark.parametrize(

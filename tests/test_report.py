@@ -111,3 +111,94 @@ def test_readme_example_prints_what_the_readme_shows(monkeypatch, tmp_path, caps
         assert (len(gold), int((labels == truth).sum()), len(conflicts)) == (decided, right, ties)
     assert (tmp_path / "docs" / "img" / "agreement-heatmap.png").read_bytes().startswith(PNG)
     assert (ROOT / "docs" / "img" / "agreement-heatmap.png").exists()
+
+
+# --- reading aids (issue 14) -----------------------------------------------------------------
+
+
+def pair_table(value: float, n_items: int = 6) -> pd.DataFrame:
+    """An agreement table with one Cohen's kappa, for annotators a and b on ``n_items`` items."""
+    from annotate.agreement import AGREEMENT_COLUMNS
+
+    row = dict.fromkeys(AGREEMENT_COLUMNS)
+    row.update(field="claim_type", metric="cohen_kappa", annotator_a="a", annotator_b="b", value=value)
+    row.update(ci_low=np.nan, ci_high=np.nan, n_items=n_items, n_annotators=2)
+    return pd.DataFrame([row], columns=AGREEMENT_COLUMNS)
+
+
+def dominant_colour(png: bytes) -> tuple[int, int, int]:
+    """The most frequent coloured (not white, black or grey) pixel of a PNG, as 8-bit RGB."""
+    import io
+
+    from matplotlib.image import imread
+
+    rgb = (imread(io.BytesIO(png))[..., :3] * 255).round().astype(int).reshape(-1, 3)
+    coloured = rgb[rgb.max(axis=1) - rgb.min(axis=1) > 24]
+    colours, counts = np.unique(coloured, axis=0, return_counts=True)
+    return tuple(int(c) for c in colours[counts.argmax()])
+
+
+def test_heatmap_colours_kappa_by_reading_band_not_on_a_minus_one_to_one_scale():
+    from annotate.report import heatmap_png
+
+    # kappa 0.30 is "fair" (Landis & Koch 1977): on a -1..1 red-yellow-green scale it sat in the
+    # green half; a banded scale gives it the "fair" colour, a warm one, not green
+    r, g, b = dominant_colour(heatmap_png(pair_table(0.30), "claim_type"))
+    assert r >= g, f"kappa 0.30 drawn in a green ({r}, {g}, {b})"
+    fair, almost_perfect = (dominant_colour(heatmap_png(pair_table(v), "claim_type")) for v in (0.25, 0.9))
+    assert fair == (r, g, b)  # one colour per band
+    assert almost_perfect[1] > almost_perfect[0]  # green is kept for "almost perfect"
+
+
+def test_report_names_the_reading_bands_beside_the_heat_map(example, schema):
+    page = agreement_report(example, schema, n_boot=50)
+    legend = page.split("<h2>claim_type</h2>", 1)[1].split("<h3>", 1)[0]
+    for band in ("poor", "slight", "fair", "moderate", "substantial", "almost perfect"):
+        assert band in legend
+    assert "Landis &amp; Koch (1977)" in legend
+    for band in ("reliable", "tentative", "discard"):  # Krippendorff's alpha
+        assert band in page
+    # each figure says how it reads
+    per_field = page.split("<h2>Per field</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "<th>reading</th>" in per_field
+
+
+def test_report_span_f1_is_na_for_an_annotator_who_never_marks_spans(schema):
+    from annotation_rows import row
+
+    df = pd.DataFrame(
+        [
+            row("s1", "a", "claim_type", "Opinion", 1),
+            row("s1", "a", "spans", "Claim", 1, start=0, end=10),
+            row("s1", "c", "claim_type", "Opinion", 2),
+        ]
+    )
+    page = agreement_report(df, schema, n_boot=10)
+    spans = page.split("<h2>Spans</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "0.000" not in spans
+    assert "<td>n/a</td>" in spans and "c marked no &#x27;spans&#x27; span" in spans
+
+
+def test_report_notes_figures_on_few_items_and_shows_kappas_interval(schema):
+    few, _ = simulate_annotations(
+        6,
+        {"a": np.eye(4) * 0.7 + 0.075, "b": np.eye(4) * 0.7 + 0.075},
+        ["Check-worthy factual claim", "Other factual claim", "Opinion", "Not a claim"],
+        seed=1,
+    )
+    page = agreement_report(few, schema, n_boot=200)
+    per_field = page.split("<h2>Per field</h2>", 1)[1].split("<h2>", 1)[0]
+    assert per_field.count("few items: wide interval") == 3  # observed, alpha, Fleiss
+    pairs = page.split("<h3>Annotator pairs</h3>", 1)[1].split("<h3>", 1)[0]
+    assert "<th>95% CI</th>" in pairs and "few items: wide interval" in pairs
+    assert re.search(r"<td>\[-?\d\.\d{3},&nbsp;-?\d\.\d{3}\]</td>", pairs)
+
+
+def test_report_shows_stance_agreement_per_target(schema):
+    from test_agreement import ENERGY, stance_table
+
+    page = agreement_report(stance_table(), schema, n_boot=50)
+    section = page.split("<h3>Stance agreement per target</h3>", 1)[1].split("<h3>", 1)[0]
+    assert "US-Mexico security cooperation on drones" in section  # every target, unannotated ones too
+    energy = next(r for r in section.split("<tr>") if ENERGY in r)
+    assert "<td>0.750</td>" in energy and "0.636" in energy and "few items: wide interval" in energy
