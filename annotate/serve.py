@@ -173,7 +173,9 @@ class Backend:
         studio: Callable[[], Any] | None = None,
     ) -> None:
         if retrain_every < 0:
-            raise ValueError(f"retrain_every must be >= 0; got {retrain_every}")
+            raise InputError(
+                f"--retrain-every must be 0 or more; got {retrain_every}", hint="0 retrains only on request"
+            )
         self.models_dir = Path(models_dir)
         if (self.models_dir / "card.json").exists():
             raise InputError(

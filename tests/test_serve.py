@@ -327,6 +327,8 @@ def test_cli_commands_are_documented_and_refuse_bad_input_in_one_line(cli, model
         code, out, _err = cli(*args, "--help")
         assert code == 0 and "Usage" in out
         assert f"annotate {' '.join(args)} " in readme
+    code, _out, err = cli("serve", "--models", models, "--retrain-every", "-1")  # was a ValueError traceback
+    assert code == 2 and err.strip() == "error: --retrain-every must be 0 or more; got -1. 0 retrains only on request."
     code, _out, err = cli("serve", "--models", models / "demo")
     assert code == 2 and "is a model folder, not a folder of model versions" in err and "Traceback" not in err
 
