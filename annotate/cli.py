@@ -251,6 +251,7 @@ def push(
     guidelines: Annotated[
         Path | None, typer.Option(help="Guidelines (Markdown) shown in the project [default: docs/guidelines.md].")
     ] = None,
+    hints: Annotated[bool, typer.Option("--hints", help="Pre-annotate Speaker spans from ingest's hints.")] = False,
     url: _Url = None,
     token: _Token = None,
     data_dir: _DataDir = None,
@@ -266,7 +267,7 @@ def push(
     studio = connect(url, token, data_dir=data_dir)
     if model is None:
         _echo(str(run(studio, sentences, parsed, project=project, predictions=predictions, guidelines=guidelines,
-                      progress=_is_tty())))  # fmt: skip
+                      hints=hints, progress=_is_tty())))  # fmt: skip
         return
     import tempfile
 
@@ -276,7 +277,7 @@ def push(
         preds = Path(tmp) / "predictions.jsonl"
         predict_file(model, sentences, preds, parsed)
         _echo(str(run(studio, sentences, parsed, project=project, predictions=preds, guidelines=guidelines,
-                      progress=_is_tty())))  # fmt: skip
+                      hints=hints, progress=_is_tty())))  # fmt: skip
 
 
 @app.command()

@@ -263,3 +263,31 @@ def test_concurrent_pushes_create_one_project_and_import_each_task_once(studio, 
         == len(set(keys))
         == len(list(make_tasks(read_sentences(sentences), Schema.from_file(default_schema_path()))))
     )
+
+
+@pytest.mark.integration
+def test_push_hints_pre_annotates_speakers_for_any_corpus(studio, sentences, cli, monkeypatch):
+    """Only the quickstart's sample got speaker pre-annotations; `push --hints` gives them to any corpus."""
+    from annotate.studio.pull import find_project
+
+    monkeypatch.setenv("LABEL_STUDIO_URL", studio.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", studio.token)
+    title = studio.project_title("hints")
+    code, out, err = cli("push", sentences, "--project", title, "--hints")
+    assert code == 0, err
+    project = find_project(studio.studio(), title)
+    speakers = {}
+    for t in studio.client().tasks.list(project=project.id, fields="all", page_size=1000):
+        for p in t.predictions or []:
+            p = p if isinstance(p, dict) else p.dict()
+            if p["model_version"] == "ingest-hints-1":
+                (item,) = p["result"]
+                assert item["type"] == "labels" and item["value"]["labels"] == ["Speaker"]
+                speakers[t.data["sentence_id"]] = item["value"]["text"] if "text" in item["value"] else (
+                    t.data["text"][item["value"]["start"] : item["value"]["end"]])  # fmt: skip
+    rows = [json.loads(x) for x in sentences.read_text().splitlines()]
+    # a span needs the name written in the sentence ("she said" has none to mark)
+    expected = {r["sentence_id"]: r["speaker"] for r in rows if r.get("speaker") and r["speaker"] in r["text"]}
+    assert speakers and set(speakers) == set(expected)
+    assert all(speakers[s] == expected[s] for s in speakers)
+    studio.client().projects.delete(id=project.id)

@@ -14,7 +14,9 @@ schema is refused on a project with annotations unless it keeps every field and 
 
 from __future__ import annotations
 
+import contextlib
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,7 @@ from typing import Any
 import httpx
 
 from annotate.errors import InputError, SchemaError, StudioError
-from annotate.io import read_jsonl
+from annotate.io import read_jsonl, write_jsonl
 from annotate.progress import progress as progress_line
 from annotate.schema import Field, Schema
 from annotate.studio.client import Studio, api_call, find_project, project_lock
@@ -473,6 +475,7 @@ def push(
     on_batch: Callable[[int, int], None] | None = None,
     progress: bool = False,
     guidelines: str | Path | None = None,
+    hints: bool = False,
 ) -> PushSummary:
     """Create or find the project, set its config, import the missing tasks (with predictions).
 
@@ -481,7 +484,8 @@ def push(
     an interrupted push leaves whole batches and the next push resumes after them.
     ``on_batch(imported_so_far, to_import)`` is called after each imported batch; ``progress``
     draws a progress line with the rate (on a terminal). ``guidelines`` (Markdown; default
-    ``docs/guidelines.md``) become the project's instructions.
+    ``docs/guidelines.md``) become the project's instructions. ``hints`` adds ingest's speaker
+    hints as pre-annotated Speaker spans (:func:`hint_predictions`), beside any ``predictions``.
     """
     records = sentences if isinstance(sentences, list) else read_sentences(sentences)
     tasks = list(make_tasks(records, schema))
@@ -490,6 +494,35 @@ def push(
     by_sentence: dict[str, list[dict[str, Any]]] = {}
     unmatched = 0
     model_versions: list[str] = []
+    with contextlib.ExitStack() as stack:
+        if hints:
+            # the hints go through the same validation as a predictions file: one combined file
+            rows = [rec for _, rec in read_jsonl(predictions)] if predictions is not None else []
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="annotate-hints-")))
+            write_jsonl(folder / "predictions.jsonl", [*rows, *hint_predictions(records, schema)])
+            if predictions is not None:
+                # validated as given first, so an error names the user's file and line
+                read_predictions(predictions, schema, {r["sentence_id"]: r for r in records})
+            predictions = folder / "predictions.jsonl"
+        unmatched = _collect_predictions(predictions, schema, records, tasks, by_sentence, model_versions)
+    title = project or Path(schema.path).stem
+    summary = PushSummary(project=title, project_id=0, url=studio.url, sentences=len(records), tasks=len(tasks))
+    summary.predictions_unmatched = unmatched
+    with project_lock(studio.url, title):
+        return _push_locked(studio, title, schema, tasks, by_sentence, model_versions, summary, batch_size,
+                            on_batch, progress, guidelines)  # fmt: skip
+
+
+def _collect_predictions(
+    predictions: str | Path | None,
+    schema: Schema,
+    records: list[dict[str, Any]],
+    tasks: list[dict[str, Any]],
+    by_sentence: dict[str, list[dict[str, Any]]],
+    model_versions: list[str],
+) -> int:
+    """Group the validated predictions by sentence; how many match no pushed task."""
+    unmatched = 0
     if predictions is not None:
         sent_index = {r["sentence_id"]: r for r in records}
         task_targets = {(t["sentence_id"], t["target_id"]) for t in tasks}
@@ -502,13 +535,7 @@ def push(
                 continue
             by_sentence.setdefault(rec["sentence_id"], []).append(rec)
             model_versions.append(rec["model_version"])
-
-    title = project or Path(schema.path).stem
-    summary = PushSummary(project=title, project_id=0, url=studio.url, sentences=len(records), tasks=len(tasks))
-    summary.predictions_unmatched = unmatched
-    with project_lock(studio.url, title):
-        return _push_locked(studio, title, schema, tasks, by_sentence, model_versions, summary, batch_size,
-                            on_batch, progress, guidelines)  # fmt: skip
+    return unmatched
 
 
 def _push_locked(
