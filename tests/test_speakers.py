@@ -89,10 +89,10 @@ def test_he_skips_a_woman_named_in_between():
         # a title gives the gender when the first name is not on the list
         ("Mr. Tanaka said the members had accepted the offer.\nSiobhan Kelly disagreed.\n“We wanted more,” he said.",
          "“We wanted more", "Mr. Tanaka"),
-        ("Ms. Adeyemi said builders wait 90 days to be paid.\nMr. Okafor disagreed.\n“Some will not survive,” she said.",
+        ("Ms. Adeyemi said builders wait 90 days.\nMr. Okafor disagreed.\n“Some will not survive,” she said.",
          "“Some will not", "Ms. Adeyemi"),
-        ("Mrs. Brooks said she had waited 19 months.\nHer surgeon, Oliver Grant, was not available.\n“Nobody has called me,” she said.",
-         "“Nobody has called", "Mrs. Brooks"),
+        ("Mrs. Brooks said she had waited 19 months.\nHer surgeon, Oliver Grant, was away.\n“Nobody called,” she said.",
+         "“Nobody called", "Mrs. Brooks"),
     ],
 )  # fmt: skip
 def test_titles_give_the_gender(text, prefix, expected):
