@@ -23,7 +23,7 @@ from typing import Any
 
 from annotate.corpus import Document, read_documents
 from annotate.io import atomic_write, dumps, ensure_not_input, sha256_hex
-from annotate.speakers import attribute, has_cue
+from annotate.speakers import attribute, cue_words
 
 __all__ = ["Sentence", "IngestSummary", "split_spans", "segment", "ingest", "sentence_id"]
 
@@ -302,7 +302,7 @@ def _records(document: Document) -> list[dict[str, Any]]:
     doc_id, title, date, url, source = document.doc_id, document.title, document.date, document.url, document.source
     occurrences: Counter[str] = Counter()
     records: list[dict[str, Any]] = []
-    cues: list[bool] = []
+    cues: list[frozenset[str]] = []
     index = 0
     for paragraph, line_start, line, spans in _line_spans(document.text):
         runs = _quoted_runs(line)  # per line, so quotes spanning several sentences are seen
@@ -311,7 +311,7 @@ def _records(document: Document) -> list[dict[str, Any]]:
             occ = occurrences[chunk]
             occurrences[chunk] = occ + 1
             words = _WORD_RE.findall(chunk)  # for the language vote and the speaker cue
-            cues.append(has_cue(words))
+            cues.append(cue_words(words))
             records.append(
                 {
                     "sentence_id": sentence_id(doc_id, chunk, occ),

@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-__all__ = ["attribute", "has_cue"]
+__all__ = ["attribute", "cue_words"]
 
 
 def _words(text: str) -> list[str]:
@@ -113,7 +113,8 @@ _TITLES: dict[str, str | None] = {
     **dict.fromkeys(
         _words(
             """
-            dr dr. prof prof. professor president minister secretary governor mayor senator sen. rep. gov.
+            dr dr. prof prof. rev rev. republican democrat professor president minister secretary governor
+            mayor senator sen. rep. gov.
             councillor councilor councilman councilwoman judge ambassador chancellor director chief analyst
             economist commissioner captain father bishop rabbi imam premier prime deputy vice spokesperson
             chair chairman chairwoman ceo attorney representative lawmaker presidente presidenta ministro
@@ -137,7 +138,7 @@ _ROLE_GENDER: dict[str, str | None] = {
             spokesperson leader head author economist analyst councillor councilor commissioner ambassador
             chancellor premier judge prosecutor founder chairperson coach manager lawmaker representative
             portavoz porte-parole ministre maire juge fiscal responsable secrétaire vice-président
-            vice-presidente canciller
+            vice-presidente canciller professor aide adviser advisor editor correspondent
             """
         ),
         None,
@@ -230,10 +231,8 @@ _NP = rf"{_DET}\s*(?<=[\s’']){_WORD}(?:\s+{_WORD}){{0,4}}?"
 _ROLE_WORDS = "|".join(sorted(_ROLE_GENDER, key=len, reverse=True))
 # A role or lower-case description before a name: "Opposition housing spokesman Daniel Okafor",
 # "Le député socialiste Julien Mercier", "La presidenta Andrea Morales".
-_ROLE_PREFIX = (
-    rf"(?:{_DET}\s+|[{_UP}][\w-]*\s+)?(?:[{_LOW}][\w-]*\s+){{0,3}}?(?:{_ROLE_WORDS})"
-    rf"(?:\s+(?!(?:{_CONNECT}|for|from|at|in|on)\b)[{_LOW}][\w-]*)?\s+"
-)
+_SMALL_WORDS = r"(?:for|from|at|in|on|à|a|an|en|with|to|by|about|that|and|or|but|after|before|when|as|while)"
+_ROLE_PREFIX = rf"(?:{_DET}\s+|[{_UP}][\w-]*\s+)?(?:(?!(?:{_CONNECT}|{_SMALL_WORDS})\b)[{_LOW}][\w-]*\s+){{1,3}}?"
 _PRONOUN = r"[Hh]e|[Ss]he|[Tt]hey|[Ii]l|[Ee]lle|[Ii]ls|[Ee]lles"
 # "finance minister says" in a headline: a role with no determiner.
 _BARE_ROLE = rf"(?:[{_LOW}][\w-]*\s+)?(?:{_ROLE_WORDS})"
@@ -253,7 +252,7 @@ _EN_VERBS = _words(
         emphasised emphasized emphasises emphasizes pointed points revealed reveals recalled recalls
         observed criticised criticized criticises criticizes defended defends welcomed welcomes praised
         praises blamed blames alleged alleges testified complained complains cautioned cautions mentioned
-        concluded concludes disagreed agreed objected boasted assured assures
+        concluded concludes disagreed objected boasted assured assures
 """
 )
 _FR_VERBS = _words(
@@ -277,9 +276,12 @@ _ES_VERBS = _words(
 """
 )
 _VERB_FORMS = {
-    "called": r"called(?!\s+for\b)",
-    "calls": r"calls(?!\s+for\b)",
+    # "called the figures “a fantasy”", "called on the government to": not "called for", not a phone call
+    "called": r"called(?=\s+on\b|[^“\"«]*[“\"«])(?!\s+for\b)",
+    "calls": r"calls(?=\s+on\b|[^“\"«]*[“\"«])(?!\s+for\b)",
     "asked": r"asked(?!\s+for\b)",
+    # "questioned whether / the figures", not "questioned a man" (the police did)
+    "questioned": r"questioned(?!\s+(?:a|an|him|her|them|two|three|several|people|suspects|witnesses|\d)\b)",
     "pointed": r"pointed\s+out",
     "points": r"points\s+out",
     "valoir": r"fait\s+valoir",
@@ -287,7 +289,30 @@ _VERB_FORMS = {
 
 
 def _alternation(words: list[str]) -> str:
-    return "|".join(_VERB_FORMS.get(w, w) for w in sorted(words, key=len, reverse=True))
+    """A regex for any of ``words`` (each a whole word), as a trie: one test per letter, not per word."""
+    special = [_VERB_FORMS[w] for w in words if w in _VERB_FORMS]
+    plain = sorted({w for w in words if w not in _VERB_FORMS})
+    return "|".join([*special, _trie(plain)]) if plain else "|".join(special)
+
+
+def _trie(words: list[str]) -> str:
+    if words == [""]:
+        return ""
+    groups: dict[str, list[str]] = {}
+    for w in words:
+        groups.setdefault(w[:1], []).append(w[1:])
+    branches = []
+    for first, rests in groups.items():
+        if first == "":
+            continue
+        sub = _trie(rests)
+        optional = "" in rests
+        if optional and sub:
+            branches.append(f"{re.escape(first)}(?:{sub})?")
+        else:
+            branches.append(re.escape(first) + (f"(?:{sub})" if sub and "|" in sub else sub))
+    out = "|".join(branches)
+    return out
 
 
 _VERBS = f"(?:{_alternation(_EN_VERBS + _FR_VERBS + _ES_VERBS)})"
@@ -299,7 +324,7 @@ _AFTER_SUBJECT = rf"\s+{_WHEN}{_ADVERB}{_AUX}{_VERBS}\b"
 _APPOSITION = r"[^,“”\"«»;]{2,120}?"
 _NP_END = (
     r"(?=\s*[,.;:!?”\"»—(]|\s*$|\s+(?:on|at|in|during|after|before|to|from|outside|who|which|que|qui|en|à|"
-    r"lors|ce|cette|del|de)\b)"
+    r"lors|ce|cette|del|de|of|for|says|said|told|added|explained|wrote|tweeted|posted)\b)"
 )
 _INV_VERBS = _alternation(
     _words("said says added asked wrote explained noted continued recalled insisted warned argued replied")
@@ -316,7 +341,8 @@ _FR_PRONOUN_RE = re.compile(r"[,;:”\"»—]+\s*(?:a|avait|[a-zéèêîôûç]+
 # "», dijo su portavoz, Carmen Vidal" / "», declaró a este diario Lucía Moreno" / "», aseguró."
 _INVERTED_RE = re.compile(
     rf"[,;:”\"»—]+\s*(?:a\s+|avait\s+)?(?:{_INV_VERBS})\b(?:\s+a\s+(?:este|ese|un|una|la|el|los)\s+\w+)?"
-    rf"(?:\s+(?:{_DET}\s+{_APPOSITION},\s+(?P<named>{_NAME})|(?P<who>{_NAME}|{_NP}{_NP_END}))|(?P<none>\s*(?:[—.,;]|$)))"
+    rf"(?:\s+(?:(?:{_DET}\s+{_APPOSITION}|(?:{_NAME}\s+)?(?:[{_LOW}][\w-]*\s+){{0,2}}(?:{_ROLE_WORDS})),\s+(?P<named>{_NAME})"
+    rf"|(?:{_ROLE_PREFIX})?(?P<who>{_NAME}|{_NP}){_NP_END})|(?P<none>\s*(?:[—.,;]|$)))"
 )  # fmt: skip
 # Its president, Ruth Adeyemi, said / La ministra de Vivienda, Isabel Navarro, presentó
 _APPOSED_RE = re.compile(rf"{_DET}\s+{_APPOSITION},\s+(?P<who>{_NAME}),{_AFTER_SUBJECT}")
@@ -326,12 +352,14 @@ _APPOSITIVE_RE = re.compile(rf"(?P<who>{_NAME}),\s+{_APPOSITION},{_AFTER_SUBJECT
 _SUBJECT_RE = re.compile(rf"(?:”\s*)?{_SUBJECT}{_AFTER_SUBJECT}")
 # According to X, ... / ..., according to X. / Selon l’Insee / según datos del Secretariado
 _ACCORDING_RE = re.compile(
-    r"(?:[Aa]ccording\s+to|[Ss]elon|[Ss]egún|[Dd]’après|[Dd]'après)\s+(?P<who>[^,;“”\"«»]+?)"
+    r"(?:[Aa]ccording\s+to|[Ss]elon|[Ss]egún|[Dd]’après|[Dd]'après)\s+(?P<who>[^,;“”\"«»]{1,80}?)"
     r"(?=\s*(?:,|;|[.!?]?[”\"»]?\s*$))"
 )
 # Pour le président du Conseil ..., Pierre Laurent, les projections ...
 _POUR_RE = re.compile(rf"[Pp]our\s+(?:le|la|l’|l')\s*{_APPOSITION},\s+(?P<who>{_NAME}),")
 
+# A quotation introduced by a verb of saying: the sentence has a speaker, named or not.
+_SPEECH_INTRO_RE = re.compile(r"\b(?:said|says|told\s+[\w ]{1,30}?|added|wrote|dijo|a\s+déclaré)\s*[:,]?\s*[“\"«]")
 # Every pattern needs one of these words: most sentences have none, and a set lookup of their
 # words is far cheaper than any search.
 _CUE_WORDS = frozenset(
@@ -341,16 +369,16 @@ _CUE_WORDS = frozenset(
 _LETTERS_RE = re.compile(r"[^\W\d_]+")
 
 
-def has_cue(words: Iterable[str]) -> bool:
-    """Whether a sentence's words (runs of letters) hold a reporting verb or "according to" & co.
+def cue_words(words: Iterable[str]) -> frozenset[str]:
+    """The reporting verbs and "according to" & co. among a sentence's words (runs of letters).
 
-    A sentence without one gets no attribution of its own: :func:`attribute` skips it.
+    A sentence without any gets no attribution of its own: :func:`attribute` skips it.
     """
-    return not _CUE_WORDS.isdisjoint(words)
+    return _CUE_WORDS.intersection(words)
 
 
-def _has_cue(sentence: str) -> bool:
-    return has_cue(_LETTERS_RE.findall(sentence))
+def _cue_words(sentence: str) -> frozenset[str]:
+    return cue_words(_LETTERS_RE.findall(sentence))
 
 
 _LEADING_ARTICLE_RE = re.compile(
@@ -412,7 +440,24 @@ def _classify(phrase: str, at_start: bool) -> tuple[int, str | None, str | None]
     name = _LEADING_ARTICLE_RE.sub("", phrase)
     if name[0].isupper() and not (len(words) > 1 and words[0].lower() in _DETERMINERS and words[1][0].islower()):
         tokens = name.split()
-        first = tokens[0].lower()
+        for k, tok in enumerate(tokens[1:], start=1):  # "BBC's Tomi Oladipo in Lagos": the name ends at "in"
+            if tok[0].islower() and tok not in _CONNECT_WORDS:
+                low_tok = tok.lower()
+                if low_tok in _UNNAMED:  # "The Iraqi official said"
+                    return UNNAMED, None, None
+                if low_tok in _ROLE_GENDER:  # "the Energy minister"
+                    return ROLE, phrase, low_tok
+                if low_tok in _INSTITUTIONS:  # "the Health ministry", "The Israeli newspaper Haaretz"
+                    after = tokens[k + 1 :]
+                    if after and after[0][0].isupper():
+                        return _classify(" ".join(after), False)
+                    return INSTITUTION, " ".join(words[: k + 1 + len(words) - len(name.split())]), None
+                if low_tok not in _PREPOSITIONS:  # "the Jobs biopic", "Iraqi media reports": things, not names
+                    return UNNAMED, None, None
+                tokens = tokens[:k]
+                name = " ".join(tokens)
+                break
+        first = re.split("[’']", tokens[0].lower())[0]  # "They've"
         if first in _NOT_NAMES or (first in _UNNAMED and first not in _TITLES):
             return UNNAMED, None, None
         if _POSSESSIVE_RE.search(tokens[-1]):
@@ -423,7 +468,7 @@ def _classify(phrase: str, at_start: bool) -> tuple[int, str | None, str | None]
         head, sep, _ = name.partition(" of ")
         if sep and any(_name_gender(t) for t in head.split()[1:] or head.split()):
             name = head  # "Brian Kowalski of Stanton Research": the person, not the firm
-        one_word = at_start and phrase == name and len(tokens) == 1
+        one_word = at_start and len(tokens) == 1 and not _LEADING_ARTICLE_RE.match(phrase)
         return PERSON, name, "start" if one_word else None
     # a noun phrase in lower case: its head is the first role, institution or unnamed word
     det = words[0].lower().rstrip("’'")
@@ -454,6 +499,7 @@ def _classify(phrase: str, at_start: bool) -> tuple[int, str | None, str | None]
     return UNNAMED, None, None
 
 
+_PREPOSITIONS = frozenset(_words("in at from for with on of to by during after before about"))
 _MASCULINE = frozenset({"he", "il", "lui", "él"})
 _FEMININE = frozenset({"she", "elle", "ella"})
 _DETERMINERS = frozenset(_words("the a an its their his her la le les el los las un una une su sus l"))
@@ -463,15 +509,33 @@ _DOCUMENTS = frozenset(
 )
 
 
-def _direct(sentence: str) -> tuple[int, str | None, str | None] | None:
-    """The attribution written in the sentence itself, or None when there is none."""
+def _direct(sentence: str, cue: frozenset[str] | None = None) -> tuple[int, str | None, str | None] | None:
+    """The attribution written in the sentence itself, or None when there is none.
+
+    ``cue`` holds the sentence's cue words (:func:`cue_words`): the patterns are then tried only
+    where a subject can end just before one of them. Without it they are tried at every start
+    (``tests/test_segment.py`` checks both give the same answers).
+    """
     runs = [m.span() for m in _ANCHOR_RE.finditer(sentence)]  # punctuation runs, with their spaces
     anchors = [a for a, _ in runs]
     starts = [0, *(b for _, b in runs)]
+    # a subject ends just before its verb: try only the starts a little before one
+    if cue is None:
+        near = farther = starts
+    else:
+        verbs = []
+        for word in cue:
+            at = sentence.find(word)
+            while at >= 0:
+                verbs.append(at)
+                at = sentence.find(word, at + 1)
+        last = max(verbs, default=-1)
+        near = [s for s in starts if s < last and any(0 < v - s <= _SUBJECT_REACH for v in verbs)]
+        farther = [s for s in starts if s < last and any(0 < v - s <= _APPOSITION_REACH for v in verbs)]
     attempts: list[tuple[re.Pattern[str], list[int]]] = []
     if "-il" in sentence or "-elle" in sentence:
         attempts.append((_FR_PRONOUN_RE, anchors))
-    attempts += [(_INVERTED_RE, anchors), (_APPOSED_RE, starts), (_APPOSITIVE_RE, starts), (_SUBJECT_RE, starts)]
+    attempts += [(_INVERTED_RE, anchors), (_APPOSED_RE, farther), (_APPOSITIVE_RE, farther), (_SUBJECT_RE, near)]
     unnamed = None
     for pattern, positions in attempts:
         for pos in positions:
@@ -499,6 +563,8 @@ def _direct(sentence: str) -> tuple[int, str | None, str | None] | None:
         m = _POUR_RE.match(sentence)
         if m:
             return _classify(m.group("who"), False)
+    if unnamed is None and _SPEECH_INTRO_RE.search(sentence):
+        return UNNAMED, None, None  # "One of his friends ... said: “...": someone speaks, unnamed here
     return unnamed
 
 
@@ -506,6 +572,24 @@ def _direct(sentence: str) -> tuple[int, str | None, str | None] | None:
 
 _QUOTED_RE = re.compile(r"“[^”]*(?:”|$)|«[^»]*(?:»|$)|\"[^\"]*(?:\"|$)|^[^“«]*”")  # replaced by "; "
 _NAME_RE = re.compile(_NAME)
+# People named by a common noun: a pronoun may point to them, so they make it ambiguous.
+_PERSON_NOUNS = {
+    **dict.fromkeys(_words("man boy father son husband brother uncle grandfather gentleman king prince"), "m"),
+    **dict.fromkeys(_words("woman girl mother daughter wife sister aunt grandmother lady queen princess"), "f"),
+    **dict.fromkeys(
+        _words(
+            """
+            person prisoner hostage captive suspect victim officer soldier driver pilot doctor nurse patient
+            teacher student worker resident witness journalist reporter lawyer teenager child friend neighbour
+            neighbor owner customer passenger survivor gunman attacker
+            """
+        ),
+        None,
+    ),
+}
+_PERSON_NOUN_RE = re.compile(
+    rf"\b(?:[Tt]he|[Aa]n?|[Hh]is|[Hh]er|[Tt]heir)\s+(?:[a-z-]+\s+)?({'|'.join(_PERSON_NOUNS)})\b"
+)
 _ROLE_MENTION_RE = re.compile(rf"\b(?:the|la|le|el|l’|l')\s*(?:[{_LOW}]+\s+){{0,2}}?(?P<role>{_ROLE_WORDS})\b")
 
 
@@ -549,22 +633,23 @@ class _Document:
             self.outside.append(text)
             found: list[tuple[str, str]] = []
             for m in _NAME_RE.finditer(text):
-                key = self._mention(m.group(), text, m.start(), m.end())
-                if key:
-                    found.append((key, m.group()))
+                mention = self._mention(m.group(), text, m.start(), m.end())
+                if mention:
+                    found.append(mention)
             self.mentions.append(found)
 
-    def _mention(self, surface: str, text: str, start: int, end: int) -> str | None:
-        """Record a capitalised name, with what its titles and surroundings say; its key or None."""
+    def _mention(self, surface: str, text: str, start: int, end: int) -> tuple[str, str] | None:
+        """Record a capitalised name, with what its titles and surroundings say: ``(key, name)``."""
         tokens = surface.split()
-        if tokens[0] in _ARTICLES and len(tokens) > 1:
+        if len(tokens) > 1 and tokens[0] in _ARTICLES:
             tokens = tokens[1:]
         if tokens[0].lower() in _NOT_NAMES:
             tokens = tokens[1:]
             if not tokens:
                 return None
-        if len(tokens) == 1 and text[end : end + 1] != "," and not text[max(0, start - 1) : start].isspace():
-            return _strip_possessive(tokens[0])  # a surname alone, at the start: nothing more to learn
+        roles = self._roles_around(text, start, end)
+        if len(tokens) == 1 and not roles:  # a surname alone says nothing more about its person
+            return None if tokens[0].lower() in _TITLES else (_strip_possessive(tokens[0]), tokens[0])
         first, gender = _first_person_name(tokens)
         name = [t for t in tokens[first:] if not t.startswith("(")]
         if not name or any(_strip_possessive(t).rstrip(".").lower() in _INSTITUTIONS for t in name):
@@ -588,31 +673,41 @@ class _Document:
                 person.genders.add(g)
                 evidence = True
             person.names.add(" ".join(name))
-        roles = [(t.lower(), " ".join(tokens[:first]).lower()) for t in tokens[:first] if t.lower() in _ROLE_GENDER]
-        before = text[max(0, start - 80) : start]
-        if before.endswith(" ") and not before.rstrip().endswith(","):
-            # "Opposition housing spokesman Daniel Okafor", "Le député socialiste Julien Mercier"
-            words = before.split()[-4:]
-            for k in (-1, -2):
-                if len(words) >= -k and words[k].lower() in _ROLE_GENDER:
-                    if k == -2 and (not words[-1][0].islower() or words[-1].lower() in _CONNECT_WORDS):
-                        break
-                    roles.append((words[k].lower(), " ".join(words[: len(words) + k + 1]).lower()))
-                    break
-        elif before.rstrip().endswith(",") and text[end : end + 1] in ",.":
-            # "The housing minister, Maria Lopez, said", "le vice-président chargé des mobilités, Marc Dubois."
-            words = before.rstrip()[:-1].rsplit(",", 1)[-1].rsplit(";", 1)[-1].split()
-            roles += _apposed_role(words, before_name=True)
-        if text[end : end + 2] == ", ":
-            # "Maria Lopez, the housing minister, has promised", "Sophie Garnier, secrétaire générale"
-            roles += _apposed_role(text[end + 2 : end + 90].split(",", 1)[0].split(), before_name=False)
+        roles += [(t.lower(), " ".join(tokens[:first]).lower()) for t in tokens[:first] if t.lower() in _ROLE_GENDER]
         for head, phrase in roles:
             if _ROLE_GENDER[head]:
                 person.genders.add(_ROLE_GENDER[head])
             self.roles.append((head, phrase, key))
             evidence = True
         person.evidence = person.evidence or evidence
-        return key
+        return key, " ".join(tokens)
+
+    @staticmethod
+    def _roles_around(text: str, start: int, end: int) -> list[tuple[str, str]]:
+        """Roles written next to a name: ``[(head, phrase)]``."""
+        roles: list[tuple[str, str]] = []
+        if start > 1 and text[start - 1] == " ":
+            if text[start - 2] == ",":
+                if text[end : end + 1] in ",.":
+                    # "The housing minister, Maria Lopez, said", "le vice-président chargé des mobilités, Marc Dubois."
+                    words = text[max(0, start - 120) : start - 2].rsplit(",", 1)[-1].rsplit(";", 1)[-1].split()
+                    roles += _apposed_role(words, before_name=True)
+            elif text[start - 2].isalpha():
+                # "Opposition housing spokesman Daniel Okafor", "Le député socialiste Julien Mercier"
+                cut = text.rfind(" ", 0, start - 1)
+                prev = text[cut + 1 : start - 1]
+                low = prev.lower()
+                if low in _ROLE_GENDER:
+                    roles.append((low, text[max(0, cut - 40) : start - 1].lower().split(",")[-1].strip()))
+                elif prev[0].islower() and low not in _NOT_NAMES and low not in _CONNECT_WORDS and cut > 0:
+                    cut2 = text.rfind(" ", 0, cut)
+                    prev2 = text[cut2 + 1 : cut].lower()
+                    if prev2 in _ROLE_GENDER:
+                        roles.append((prev2, text[max(0, cut2 - 40) : start - 1].lower().split(",")[-1].strip()))
+        if text.startswith(", ", end):
+            # "Maria Lopez, the housing minister, has promised", "Sophie Garnier, secrétaire générale"
+            roles += _apposed_role(text[end + 2 : end + 90].split(",", 1)[0].split(), before_name=False)
+        return roles
 
     def person(self, key: str) -> _Person | None:
         p = self.people.get(key)
@@ -660,6 +755,9 @@ class _Document:
             p = self.by_role(m.group("role").lower(), m.group(0))
             if p is not None:
                 out.append((p.key, p.display, False))
+        for m in _PERSON_NOUN_RE.finditer(self.outside[j]):  # "a statement from the prisoner"
+            noun = m.group(1).lower()
+            out.append((f"\x00{noun}", noun, True))
         return out
 
 
@@ -695,6 +793,9 @@ _ARTICLES = frozenset(_words("The La Le Les El Los Las"))
 _QUOTE_CHARS = frozenset('“”«»"')
 _CONNECT_WORDS = frozenset(_words("de del la las los van von der den al bin of for du des d’ d' y e da dos do di le"))
 _LOOK_BACK = 8  # sentences a pronoun may reach back
+_SUBJECT_REACH = 120  # characters from where a subject starts to its verb, at most
+_APPOSITION_REACH = 300  # the same for "X, a ... official, said"
+_QUOTE_REACH = 4  # sentences a quoted sentence may reach for its paragraph's attribution
 
 
 def _resolve_pronoun(doc: _Document, i: int, gender: str, speakers: list[str | None]) -> str | None:
@@ -702,7 +803,12 @@ def _resolve_pronoun(doc: _Document, i: int, gender: str, speakers: list[str | N
     for j in range(i - 1, max(-1, i - 1 - _LOOK_BACK), -1):
         fits: dict[str, tuple[str, bool]] = {}
         for key, surface, unsure in doc.candidates(j, speakers):
-            g = doc.people[key].gender if not unsure else None
+            if key[0] == "\x00":  # a person named by a common noun: "the prisoner", "the woman"
+                g = _PERSON_NOUNS[surface]
+            elif unsure:
+                g = None
+            else:
+                g = doc.people[key].gender
             if g is None or g == gender:
                 fits.setdefault(key, (surface, unsure))
         if not fits:
@@ -721,14 +827,15 @@ def attribute(
     sentences: Sequence[str],
     paragraphs: Sequence[int] | None = None,
     in_quote: Sequence[bool] | None = None,
-    cues: Sequence[bool] | None = None,
+    cues: Sequence[frozenset[str]] | None = None,
 ) -> list[str | None]:
     """One speaker hint (or ``None``) per sentence of a document, in order.
 
     ``paragraphs`` gives each sentence's paragraph number and ``in_quote`` whether it is mostly
     inside quotation marks (as :mod:`annotate.segment` computes them); without them every
     sentence is its own paragraph and none is quoted. ``cues`` says which sentences hold a
-    reporting cue (:func:`has_cue`; ingest has the words at hand), computed when not given.
+    reporting cue, and which (:func:`cue_words`; ingest has the words at hand), computed when
+    not given.
 
     >>> attribute(["Maria Lopez, the housing minister, spoke first.", "Daniel Okafor disagreed.",
     ...            "“They have failed,” he said.", "“We have not,” the minister said."])
@@ -741,9 +848,10 @@ def attribute(
     speakers: list[str | None] = [None] * n
     attributed = [False] * n
     for i, sentence in enumerate(sentences):
-        if not (cues[i] if cues is not None else _has_cue(sentence)):
+        cue = cues[i] if cues is not None else _cue_words(sentence)
+        if not cue:
             continue
-        hit = _direct(sentence)
+        hit = _direct(sentence, cue)
         if hit is None:
             continue
         attributed[i] = True
@@ -768,15 +876,27 @@ def attribute(
         elif kind == NULL_SUBJECT and i > 0 and paragraphs[i - 1] >= paragraphs[i] - 1:
             speakers[i] = speakers[i - 1]
     # A quoted sentence without its own attribution takes the attribution nearest to it in its
-    # paragraph, earlier first ("“It’s an exchange,” she said. “It’s not that ...”").
+    # paragraph, earlier first ("“It’s an exchange,” she said. “It’s not that ...”"), at most
+    # _QUOTE_REACH sentences away, and only where the paragraph's quotation marks pair up (a live
+    # blog pasted as one line, with a stray mark, would lend its speakers to everything).
+    balanced: dict[int, bool] = {}
     for i in range(n):
         if attributed[i] or not in_quote[i]:
             continue
+        p = paragraphs[i]
+        if p not in balanced:
+            text = " ".join(s for s, q in zip(sentences, paragraphs, strict=True) if q == p)
+            balanced[p] = (
+                text.count("“") == text.count("”") and text.count("«") == text.count("»") and text.count('"') % 2 == 0
+            )
+        if not balanced[p]:
+            continue
         for step in (-1, 1):
             j = i + step
-            while 0 <= j < n and paragraphs[j] == paragraphs[i] and not attributed[j]:
+            while 0 <= j < n and paragraphs[j] == p and not attributed[j] and abs(j - i) < _QUOTE_REACH:
                 j += step
-            if 0 <= j < n and paragraphs[j] == paragraphs[i]:
-                speakers[i] = speakers[j]
+            if 0 <= j < n and paragraphs[j] == p and attributed[j]:
+                if _QUOTE_CHARS.intersection(sentences[j]):  # it attributes a quotation: not "According to X, ..."
+                    speakers[i] = speakers[j]
                 break
     return speakers

@@ -288,7 +288,7 @@ def test_quote_runs_match_a_mask_per_character(fnc1_lines):
 
 def test_language_vote_and_speaker_cue_change_nothing(fnc1_lines):
     from annotate.segment import _STOPWORDS, _WORD_RE, _language, split_spans
-    from annotate.speakers import _direct, _has_cue
+    from annotate.speakers import _cue_words, _direct
 
     def reference_language(sentence, default):
         words = [w.lower() for w in _WORD_RE.findall(sentence)]
@@ -309,8 +309,10 @@ def test_language_vote_and_speaker_cue_change_nothing(fnc1_lines):
         assert _language(s, "en") == reference_language(s, "en"), s
         assert _language(s, None) == reference_language(s, None), s
         # the cue is a shortcut: a sentence without one is a sentence no speaker pattern matches
-        found = _direct(s)
-        if not _has_cue(s):
+        found = _direct(s)  # every pattern tried at every start
+        cue = _cue_words(s)
+        if not cue:
             assert found is None, s
+        assert _direct(s, cue) == found, s  # and only where a subject can end before a cue word
         speakers += found is not None and found[1] is not None
     assert speakers > 100
