@@ -358,6 +358,7 @@ _ACCORDING_RE = re.compile(
 # Pour le président du Conseil ..., Pierre Laurent, les projections ...
 _POUR_RE = re.compile(rf"[Pp]our\s+(?:le|la|l’|l')\s*{_APPOSITION},\s+(?P<who>{_NAME}),")
 
+_SAID_RE = re.compile(r"\b(?:said|says|dijo|a\s+déclaré|a\s+dit)\b")
 # A quotation introduced by a verb of saying: the sentence has a speaker, named or not.
 _SPEECH_INTRO_RE = re.compile(r"\b(?:said|says|told\s+[\w ]{1,30}?|added|wrote|dijo|a\s+déclaré)\s*[:,]?\s*[“\"«]")
 # Every pattern needs one of these words: most sentences have none, and a set lookup of their
@@ -552,7 +553,8 @@ def _direct(sentence: str, cue: frozenset[str] | None = None) -> tuple[int, str 
             if result[0] != UNNAMED:
                 return result
             unnamed = result
-    according = any(w in sentence for w in ("ccording", "elon", "egún", "après"))
+    # "“...,” the leader of the Church said, according to Time": the speaker is unnamed, not Time
+    according = any(w in sentence for w in ("ccording", "elon", "egún", "après")) and not _SAID_RE.search(sentence)
     for m in _ACCORDING_RE.finditer(sentence) if according else ():
         who = _TRAILING_TIME_RE.sub("", _SOURCE_PREFIX_RE.sub("", m.group("who").strip()))
         result = _classify(who, False)
@@ -570,7 +572,8 @@ def _direct(sentence: str, cue: frozenset[str] | None = None) -> tuple[int, str 
 
 # --- the document: people, their gender and roles, built only when a rule needs them -----------
 
-_QUOTED_RE = re.compile(r"“[^”]*(?:”|$)|«[^»]*(?:»|$)|\"[^\"]*(?:\"|$)|^[^“«]*”")  # replaced by "; "
+_QUOTED_RE = re.compile(r"“[^”]*(?:”|$)|«[^»]*(?:»|$)|\"[^\"]*(?:\"|$)")  # replaced by "; "
+_QUOTE_TAIL_RE = re.compile(r"^[^“«]*[”»]")  # a quotation that began in an earlier sentence
 _NAME_RE = re.compile(_NAME)
 # People named by a common noun: a pronoun may point to them, so they make it ambiguous.
 _PERSON_NOUNS = {
@@ -614,8 +617,9 @@ class _Person:
 class _Document:
     """People mentioned in a document, with gender and roles; built on first use."""
 
-    def __init__(self, sentences: Sequence[str]) -> None:
+    def __init__(self, sentences: Sequence[str], in_quote: Sequence[bool]) -> None:
         self.sentences = sentences
+        self.in_quote = in_quote
         self.built = False
         self.spoke: set[str] = set()  # keys of names of two words or more that were a speaker
         self.text: str | None = None
@@ -628,8 +632,10 @@ class _Document:
         self.mentions: list[list[tuple[str, str]]] = []  # per sentence: (key, surface) outside quotes
         self.roles: list[tuple[str, str, str]] = []  # (role head, role phrase, key)
         self.outside: list[str] = []  # the sentences with their quotations blanked out
-        for sentence in self.sentences:
-            text = _QUOTED_RE.sub("; ", sentence) if _QUOTE_CHARS.intersection(sentence) else sentence
+        for sentence, quoted in zip(self.sentences, self.in_quote, strict=True):
+            text = sentence
+            if _QUOTE_CHARS.intersection(sentence):
+                text = _QUOTED_RE.sub("; ", _QUOTE_TAIL_RE.sub("; ", text) if quoted else text)
             self.outside.append(text)
             found: list[tuple[str, str]] = []
             for m in _NAME_RE.finditer(text):
@@ -680,7 +686,7 @@ class _Document:
             self.roles.append((head, phrase, key))
             evidence = True
         person.evidence = person.evidence or evidence
-        return key, " ".join(tokens)
+        return key, " ".join([*tokens[:-1], _strip_possessive(tokens[-1])])
 
     @staticmethod
     def _roles_around(text: str, start: int, end: int) -> list[tuple[str, str]]:
@@ -844,7 +850,7 @@ def attribute(
     n = len(sentences)
     paragraphs = paragraphs if paragraphs is not None else range(n)
     in_quote = in_quote if in_quote is not None else [False] * n
-    doc = _Document(sentences)
+    doc = _Document(sentences, in_quote)
     speakers: list[str | None] = [None] * n
     attributed = [False] * n
     for i, sentence in enumerate(sentences):

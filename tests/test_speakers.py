@@ -13,10 +13,10 @@ from annotate.corpus import Document
 from annotate.segment import segment
 from tests.speakers_gold import load_gold, predictions, score
 
-# Measured on the set (docs/speakers.md); the floors sit just under the measured figures, so a
-# change that costs one right answer, or adds one wrong name, fails here.
-PRECISION_FLOOR = 0.97
-RECALL_FLOOR = 0.85
+# Measured on the set (docs/speakers.md): issue 14 asks for 0.97 and 0.85; the floors are the
+# measured figures, so a change that adds one wrong name, or costs two right ones, fails here.
+PRECISION_FLOOR = 1.0  # measured: 171 of 171 named speakers right
+RECALL_FLOOR = 0.97  # measured: 171 of 175 (0.977); one more miss still passes, two fail
 
 
 @pytest.fixture(scope="module")
@@ -290,3 +290,67 @@ VIVIENDA = (
 )
 def test_spanish(prefix, expected):
     assert speaker_of(VIVIENDA, prefix, "es") == expected
+
+
+# --- cases met in real news text (FNC-1 bodies, checked by hand; paraphrased here) -------------
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Ilic called emergency services after he could not stop the bleeding.",  # a phone call
+        "Google has agreed to lease the whole office campus.",  # a contract
+        "The FBI has questioned a man who says he recorded the shots.",  # police questioning
+        "Even with Bale, the Jobs biopic still faces questions over its audience.",  # a thing, named
+        "The Iraqi official said that she is the sister of a suspect.",  # unnamed
+        "Militants may have caught the virus, according to Iraqi media reports of cases.",
+        "The caller, who gave only her first name, said Brown -- after running away -- turned around.",
+    ],
+)
+def test_what_looks_like_an_attribution_but_names_no_speaker(sentence):
+    assert speakers(sentence) == {sentence: None}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("“We are aware of the reports,” said agency spokesperson Marsha Catron.", "Marsha Catron"),
+        ("“He was always respectful,” said Coast Post news editor, Andree Lau, who knew him.", "Andree Lau"),
+        ("Institute scientist Jose Millan said that the crater was 12 metres wide.", "Jose Millan"),
+        ("The Israeli newspaper Haaretz reported that she had served two years in the army.", "Haaretz"),
+        ("The BBC's Tomi Oladipo in Lagos says the video will embarrass the government.", "BBC's Tomi Oladipo"),
+    ],
+)
+def test_the_person_behind_the_outlet_or_the_description(sentence, expected):
+    assert speakers(sentence) == {sentence: expected}
+
+
+def test_a_person_named_by_a_common_noun_makes_he_ambiguous():
+    text = (
+        "The video shows a clip of Obama’s announcement, followed by a statement from the prisoner.\n"
+        "“I call on my friends to rise up against my real killers,” he says.\n"
+    )
+    assert speaker_of(text, "“I call on my friends") is None
+
+
+def test_a_quote_reported_by_an_outlet_is_not_the_outlet_s():
+    text = (
+        "“We will see our animals again,” the leader of the Church said, according to Time. "
+        "“Paradise is open to all creatures.”\n"
+        "According to the network, young girls are asking for advice online. “I would do it,” one wrote.\n"
+    )
+    got = speakers(text)
+    assert got["“We will see our animals again,” the leader of the Church said, according to Time."] is None
+    assert got["“Paradise is open to all creatures.”"] is None
+    assert got["“I would do it,” one wrote."] is None
+
+
+def test_a_live_blog_line_with_a_stray_quotation_mark_lends_no_speaker():
+    text = (
+        "11:25 Pal: 'He was like a brother' According to the Post, he grew up in London. "
+        'It is reported that he comes from a "well-to-do family. '
+        'One of his friends, who asked not to be named, said: "I have no doubt it is him. I am sure.\n'
+    )
+    got = speakers(text)
+    assert got['One of his friends, who asked not to be named, said: "I have no doubt it is him.'] is None
+    assert got["I am sure."] is None
