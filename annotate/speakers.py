@@ -26,7 +26,8 @@ quoted) and returns one speaker hint per sentence. Rules, in the order they appl
 5. **No subject** (Spanish and French: ``«...», aseguró.``, ``—dijo—``): the speaker of the
    sentence just before.
 6. **Quotes.** A quoted sentence with no attribution of its own takes the speaker of the nearest
-   attributed sentence of its paragraph (earlier first, then later).
+   attributed sentence of its paragraph (earlier first, then later, at most 4 sentences away)
+   when that sentence attributes a quotation and the paragraph's quotation marks pair up.
 
 Precision comes first: a wrong name is silently wrong, while ``None`` is visible to the
 annotator, so every rule that cannot decide returns ``None`` rather than a guess.
@@ -47,23 +48,23 @@ def _words(text: str) -> list[str]:
 # --- word lists ----------------------------------------------------------------------------
 # First names whose gender is clear in the languages of the corpus (English, Spanish, French,
 # Portuguese, German, Italian) plus common international ones. Names used for both (Jordan,
-# Alex, Sam, Jean, Kim, Andrea in Italian...) are left out: their gender stays unknown.
+# Alex, Sam, Jean, Kim, Andrea, Kelly, Camille, Dominique...) are left out: their gender stays unknown.
 _FEMALE = frozenset(
     _words(
         """
         abigail ada adriana agnes aisha alejandra alexandra alice alicia alison amanda amelia amy ana
-        anabel andrea angela angelica anita ann anna anne annette antonia ariana audrey aurora
+        anabel  angela angelica anita ann anna anne annette antonia ariana audrey aurora
         barbara beatrice beatriz belen bernadette beth betty blanca brenda bridget brigitte caitlin
-        camila camille carla carmen carol carolina caroline catalina catherine cecilia celine chantal
+        camila  carla carmen carol carolina caroline catalina catherine cecilia celine chantal
         charlotte chloe christina christine cindy claire clara claudia colette concepcion constance
-        cristina dana daniela deborah denise diana diane dolores donna dora dorothy eleanor elena
+        cristina  daniela deborah denise diana diane dolores donna dora dorothy eleanor elena
         eliana elisa elisabeth elise eliza elizabeth ella ellen eloise elsa emilia emily emma erika
         esperanza esther eugenia eva evelyn fatima fernanda florence frances francesca francoise
         gabriela gabrielle genevieve georgina gina giulia gloria grace graciela guadalupe hannah
         heather helen helena helene hilary hillary ines ingrid irene iris isabel isabella isabelle
         jacqueline jane janet janice jennifer jessica jill joan joanna josefina josephine joyce
         juana judith julia juliana julie julieta justine karen karina katherine kathleen kathryn
-        katie kelly kemi laura lauren laurence leila lidia liliana linda lisa lorena louise lucia
+        katie  kemi laura lauren  leila lidia liliana linda lisa lorena louise lucia
         lucie lucy luisa luz lydia magdalena manon marcela margaret margarita maria mariana marianne
         marie marina marisol marta martha martina mary maryam melanie melissa mercedes michelle
         miriam monica monique nadia nadine nancy naomi natalia natalie nathalie nicole nina noemi
@@ -82,7 +83,7 @@ _MALE = frozenset(
         alfredo ali alonso alvaro amir andre andres andrew angel anthony antoine antonio armando
         arnaud arthur arturo benjamin benoit bernard bernardo bill bob brian bruno carl carlos cesar
         charles chris christian christophe christopher claude clement colin craig damien daniel
-        darius david dennis diego dominic dominique donald douglas edgar eduardo edward emilio
+        darius david dennis diego dominic  donald douglas edgar eduardo edward emilio
         emmanuel enrique eric ernesto esteban etienne eugene fabien fabrice federico felipe felix
         fernando francis francisco francois frank franck frederic gabriel gary george georges gerard
         gilles gonzalo gordon graham gregory guillaume gustavo guy harry hector henri henry hernan
@@ -801,7 +802,7 @@ _CONNECT_WORDS = frozenset(_words("de del la las los van von der den al bin of f
 _LOOK_BACK = 8  # sentences a pronoun may reach back
 _SUBJECT_REACH = 120  # characters from where a subject starts to its verb, at most
 _APPOSITION_REACH = 300  # the same for "X, a ... official, said"
-_QUOTE_REACH = 4  # sentences a quoted sentence may reach for its paragraph's attribution
+_QUOTE_REACH = 4  # sentences away a quoted sentence may find its paragraph's attribution, at most
 
 
 def _resolve_pronoun(doc: _Document, i: int, gender: str, speakers: list[str | None]) -> str | None:
