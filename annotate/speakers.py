@@ -35,6 +35,7 @@ annotator, so every rule that cannot decide returns ``None`` rather than a guess
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Sequence
 
@@ -531,9 +532,15 @@ def _direct(sentence: str, cue: frozenset[str] | None = None) -> tuple[int, str 
             while at >= 0:
                 verbs.append(at)
                 at = sentence.find(word, at + 1)
-        last = max(verbs, default=-1)
-        near = [s for s in starts if s < last and any(0 < v - s <= _SUBJECT_REACH for v in verbs)]
-        farther = [s for s in starts if s < last and any(0 < v - s <= _APPOSITION_REACH for v in verbs)]
+        verbs.sort()
+        near, farther = [], []
+        for s in starts:
+            k = bisect.bisect_right(verbs, s)  # the first cue word after s
+            if k < len(verbs):
+                if verbs[k] - s <= _SUBJECT_REACH:
+                    near.append(s)
+                if verbs[k] - s <= _APPOSITION_REACH:
+                    farther.append(s)
     attempts: list[tuple[re.Pattern[str], list[int]]] = []
     if "-il" in sentence or "-elle" in sentence:
         attempts.append((_FR_PRONOUN_RE, anchors))
@@ -640,6 +647,8 @@ class _Document:
             self.outside.append(text)
             found: list[tuple[str, str]] = []
             for m in _NAME_RE.finditer(text):
+                if m.group() in _NEVER_NAMES:  # "The", "But", "Monday": most capitals are not names
+                    continue
                 mention = self._mention(m.group(), text, m.start(), m.end())
                 if mention:
                     found.append(mention)
@@ -796,6 +805,15 @@ def _strip_possessive(token: str) -> str:
     return token.rstrip("’'")
 
 
+_NEVER_NAMES = frozenset(
+    [w.capitalize() for w in _NOT_NAMES]
+    + _words(
+        """
+        Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April June
+        July August September October November December
+        """
+    )
+)
 _ARTICLES = frozenset(_words("The La Le Les El Los Las"))
 _QUOTE_CHARS = frozenset('“”«»"')
 _CONNECT_WORDS = frozenset(_words("de del la las los van von der den al bin of for du des d’ d' y e da dos do di le"))
