@@ -189,6 +189,7 @@ def _repair(line: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 # --- hints -----------------------------------------------------------------------------
+# Quotes and language here; the speaker comes from annotate.speakers (docs/speakers.md).
 
 _APOSTROPHE_RE = re.compile(r"(?<=\w)’(?=\w)|(?<=s)’(?=\s)")
 _QUOTE_MARK_RE = re.compile("[“«‘”»’\"]")
