@@ -23,6 +23,7 @@ from typing import Any
 
 from annotate.corpus import Document, read_documents, unmatched_sidecars
 from annotate.io import atomic_write, dumps, ensure_not_input, sha256_hex
+from annotate.speakers import attribute, cue_words
 
 __all__ = ["Sentence", "IngestSummary", "split_spans", "segment", "ingest", "sentence_id"]
 
@@ -188,6 +189,7 @@ def _repair(line: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 # --- hints -----------------------------------------------------------------------------
+# Quotes and language here; the speaker comes from annotate.speakers (docs/speakers.md).
 
 _APOSTROPHE_RE = re.compile(r"(?<=\w)’(?=\w)|(?<=s)’(?=\s)")
 _QUOTE_MARK_RE = re.compile("[“«‘”»’\"]")
@@ -252,52 +254,6 @@ def _in_quote(line: str, start: int, end: int, runs: list[tuple[int, int]]) -> b
     return 2 * quoted >= _non_space(line[start:end])
 
 
-_VERBS = (
-    r"said|says|told|added|noted|explained|stated|announced|argued|claimed|wrote|tweeted|"
-    r"insisted|warned|asked|replied|responded|reiterated|remarked|declared|confirmed|denied"
-)
-_NAME = r"(?:[A-Z][\w’'.-]*(?:\s+(?:(?:de|del|la|van|von|al|bin|of|for)\s+)?[A-Z][\w’'.-]*){0,6}(?:\s+\([A-Z]{2,}\))?)"
-_ADVERB = r"(?:(?:also|then|later|again|once|\w+ly)\s+)?"
-_SUBJECT = (
-    rf"(?P<who>{_NAME}|[Hh]e|[Ss]he|[Tt]hey|[Tt]he\s+{_NAME}|[Tt]he\s+(?:[a-z]+\s+){{0,2}}"
-    r"(?:ministry|minister|president|company|government|department|official|spokesperson|spokesman|"
-    r"spokeswoman|embassy|agency|statement|report|police|army|court))"
-)
-_SPEAKER_PATTERNS = [
-    # “...,” she said.   /   ..., the ministry said.
-    re.compile(rf"[,”\"]\s*”?\s*{_SUBJECT}\s+{_ADVERB}(?:{_VERBS})\b"),
-    # “...,” said Sheinbaum.
-    re.compile(rf"[,”\"]\s*”?\s*(?:{_VERBS})\s+(?P<who>{_NAME})"),
-    # Steven Willoughby, a senior official in ..., said that ...
-    re.compile(rf"(?:^|,\s+)(?P<who>{_NAME}),\s+(?:a|an|the)\s+[^,“”\"]{{3,100}},\s+{_ADVERB}(?:{_VERBS})\b"),
-    # Sheinbaum said that ... / Asked about X, Sheinbaum said ...
-    re.compile(rf"(?:^|,\s+){_SUBJECT}\s+{_ADVERB}(?:{_VERBS})\b"),
-    # According to the public safety company SoundThinking, ...
-    re.compile(rf"^[Aa]ccording to (?:the\s+)?(?:[a-z][\w-]*\s+){{0,5}}(?P<who>{_NAME})(?:,|\s+(?:{_VERBS}))"),
-]
-_PRONOUNS = {"he", "she", "they"}
-
-
-# Every pattern above needs one of the verbs or "according to": most sentences have neither,
-# and one search for those is cheaper than five failing ones.
-_SPEAKER_CUE_RE = re.compile(rf"\b(?:{_VERBS})\b|ccording to")
-_NOT_SPEAKERS = {"it", "this", "that", "there", "what", "but", "and", "so", "asked"}
-_THE_RE = re.compile(r"^[Tt]he\s+(?=[A-Z])")
-
-
-def _speaker(sentence: str) -> str | None:
-    if not _SPEAKER_CUE_RE.search(sentence):
-        return None
-    for pattern in _SPEAKER_PATTERNS:
-        m = pattern.search(sentence)
-        if m:
-            who = _THE_RE.sub("", m.group("who").strip(" ,.’'"))
-            if who.lower() in _NOT_SPEAKERS:
-                continue
-            return who
-    return None
-
-
 # A tiny stop-word vote: enough to flag a Spanish tweet embedded in an English article,
 # which is all the hint is for. The document's declared language wins when the vote is weak.
 _STOPWORDS = {
@@ -316,7 +272,11 @@ _WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 def _language(sentence: str, default: str | None) -> str | None:
-    words = _WORD_RE.findall(sentence)
+    return _language_of(_WORD_RE.findall(sentence), default)
+
+
+def _language_of(words: list[str], default: str | None) -> str | None:
+    """The language the stop words of a sentence's words vote for, or ``default``."""
     if len(words) < 4:
         return default
     votes = [0] * len(_LANGUAGES)
@@ -343,7 +303,7 @@ def _records(document: Document) -> list[dict[str, Any]]:
     doc_id, title, date, url, source = document.doc_id, document.title, document.date, document.url, document.source
     occurrences: Counter[str] = Counter()
     records: list[dict[str, Any]] = []
-    last_named: str | None = None
+    cues: list[frozenset[str]] = []
     index = 0
     for paragraph, line_start, line, spans in _line_spans(document.text):
         runs = _quoted_runs(line)  # per line, so quotes spanning several sentences are seen
@@ -351,11 +311,8 @@ def _records(document: Document) -> list[dict[str, Any]]:
             chunk = line[start:end]
             occ = occurrences[chunk]
             occurrences[chunk] = occ + 1
-            speaker = _speaker(chunk)
-            if speaker and speaker.lower() not in _PRONOUNS and speaker[0].isupper():
-                last_named = speaker
-            elif speaker and speaker.lower() in {"he", "she"} and last_named:
-                speaker = last_named
+            words = _WORD_RE.findall(chunk)  # for the language vote and the speaker cue
+            cues.append(cue_words(words))
             records.append(
                 {
                     "sentence_id": sentence_id(doc_id, chunk, occ),
@@ -367,8 +324,8 @@ def _records(document: Document) -> list[dict[str, Any]]:
                     "text": chunk,
                     "context": None,
                     "in_quote": _in_quote(line, start, end, runs),
-                    "speaker": speaker,
-                    "language": _language(chunk, language),
+                    "speaker": None,
+                    "language": _language_of(words, language),
                     "title": title,
                     "date": date,
                     "url": url,
@@ -376,16 +333,12 @@ def _records(document: Document) -> list[dict[str, Any]]:
                 }
             )
             index += 1
-    # A quoted sentence without its own attribution takes the attribution of its paragraph
-    # ("“It’s an exchange,” she said. “It’s not that ...”").
-    by_paragraph: dict[int, str] = {}
-    for r in records:
-        if r["speaker"] and r["paragraph"] not in by_paragraph:
-            by_paragraph[r["paragraph"]] = r["speaker"]
+    speakers = attribute(
+        [r["text"] for r in records], [r["paragraph"] for r in records], [r["in_quote"] for r in records], cues
+    )
     last = len(records) - 1
     for i, r in enumerate(records):
-        if r["speaker"] is None and r["in_quote"]:
-            r["speaker"] = by_paragraph.get(r["paragraph"])
+        r["speaker"] = speakers[i]
         r["context"] = {
             "previous": records[i - 1]["text"] if i > 0 else "",
             "next": records[i + 1]["text"] if i < last else "",
