@@ -92,15 +92,16 @@ def test_cli_report_agreement(cli, example, schema_path, tmp_path):
     assert "<h2>claim_type</h2>" in out.read_text()
 
 
-def test_readme_example_prints_what_the_readme_shows(monkeypatch, tmp_path, capsys):
+def test_docs_example_prints_what_the_docs_show(monkeypatch, tmp_path, capsys):
+    """The agreement example of docs/annotations.md runs and prints exactly the output shown there."""
     from tests.conftest import ROOT
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Agreement and gold labels", 1)[1].split("\n## ", 1)[0]
+    doc = (ROOT / "docs" / "annotations.md").read_text(encoding="utf-8")
+    section = doc.split("## Agreement and gold labels", 1)[1].split("\n## ", 1)[0]
     code, shown = re.findall(r"```(?:python)?\n(.*?)```", section, flags=re.S)[:2]
     monkeypatch.chdir(tmp_path)  # the example writes docs/img/... and report.html
     ns: dict = {}
-    exec(compile(code, "README.md", "exec"), ns)
+    exec(compile(code, "docs/annotations.md", "exec"), ns)
     assert capsys.readouterr().out == shown
     # "majority vote decides 74 sentences (72 right) and leaves 6 ties; Dawid-Skene decides all 80, 77 right"
     truth = ns["truth"]

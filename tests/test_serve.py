@@ -322,11 +322,11 @@ def test_start_training_retrains_on_request_and_deletions_are_applied(models: Pa
 def test_cli_commands_are_documented_and_refuse_bad_input_in_one_line(cli, models: Path):
     from tests.conftest import ROOT
 
-    readme = (ROOT / "README.md").read_text("utf-8")
+    commands = (ROOT / "docs" / "commands.md").read_text("utf-8")
     for args in (("serve",), ("studio", "connect-model")):
         code, out, _err = cli(*args, "--help")
         assert code == 0 and "Usage" in out
-        assert f"annotate {' '.join(args)} " in readme
+        assert f"annotate {' '.join(args)} " in commands
     code, _out, err = cli("serve", "--models", models, "--retrain-every", "-1")  # was a ValueError traceback
     assert code == 2 and err.strip() == "error: --retrain-every must be 0 or more; got -1. 0 retrains only on request."
     code, _out, err = cli("serve", "--models", models / "demo")
