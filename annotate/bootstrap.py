@@ -30,12 +30,12 @@ each row as ``clef_label``, so another mapping is one edit of :data:`CLEF_LABELS
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
 from annotate.errors import InputError
 from annotate.io import atomic_write, file_hash
+from annotate.models.store import read_card
 from annotate.schema import Schema, default_schema_path
 
 __all__ = ["CLEF_LABELS", "BOOTSTRAP_TABLE", "build_table", "bootstrap"]
@@ -98,7 +98,7 @@ def bootstrap(
     table = Path(table)
     card_path = output / "card.json"
     if card_path.exists() and not force:
-        card = json.loads(card_path.read_text("utf-8"))
+        card = read_card(output)
         data = card["training_data"]
         if (
             card["schema"]["hash"] == schema.hash

@@ -228,9 +228,10 @@ class Backend:
         return schema, ModelSlot(model, model.model_version, folder, _now())
 
     def _schema_of_card(self, folder: Path) -> Schema:
-        card = json.loads((folder / "card.json").read_text("utf-8"))
+        from annotate.models.store import SCHEMA_FILE, read_card
+
+        card = read_card(folder)
         want = card.get("schema", {}).get("hash")
-        from annotate.models.store import SCHEMA_FILE
 
         carried = folder / SCHEMA_FILE  # the copy the model folder carries comes first
         for cand in (carried, card.get("schema", {}).get("path"), default_schema_path()):
@@ -246,12 +247,14 @@ class Backend:
 
     def _model_folders(self) -> list[Path]:
         """Version folders (those with a card), oldest first by the card's ``created``."""
+        from annotate.models.store import read_card
+
         out = []
         for p in self.models_dir.iterdir():
             if p.is_dir() and not p.name.startswith(".") and (p / "card.json").is_file():
                 try:
-                    created = json.loads((p / "card.json").read_text("utf-8")).get("created", "")
-                except ValueError:
+                    created = read_card(p).get("created", "")
+                except AnnotateError:  # a broken version is not listed, and never served
                     continue
                 out.append((str(created), p.name, p))
         return [p for _c, _n, p in sorted(out)]
@@ -313,9 +316,11 @@ class Backend:
         }
 
     def versions(self) -> dict[str, Any]:
+        from annotate.models.store import read_card
+
         models = []
         for p in self._model_folders():
-            card = json.loads((p / "card.json").read_text("utf-8"))
+            card = read_card(p)
             models.append(
                 {
                     "model_version": card.get("model_version"),

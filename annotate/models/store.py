@@ -250,6 +250,27 @@ def _write_folder(result, path: Path) -> dict[str, Any]:
     return card
 
 
+def read_card(path: str | Path) -> dict[str, Any]:
+    """The model card of the folder ``path``, checked for the keys every reader needs.
+
+    The one reader of ``card.json``: ``load``, ``serve`` (versions, schema) and ``bootstrap``
+    call it. A missing folder or card is the user's input (exit 2); an unreadable card is a
+    model failure (exit 1). Integrity (the card against its ``model_version``) is :func:`load`'s.
+    """
+    path = Path(path)
+    card_path = path / "card.json"
+    if not card_path.is_file():
+        what = "no such model folder" if not path.exists() else "not a model folder (no card.json)"
+        raise InputError(f"{path}: {what}", hint="give a folder written by `annotate train -o`")
+    try:
+        card = json.loads(card_path.read_text("utf-8"))
+        if not isinstance(card["fields"], dict) or not isinstance(card["schema"]["hash"], str):
+            raise TypeError("fields or schema hash of the wrong type")
+    except (ValueError, KeyError, TypeError) as err:
+        raise ModelError(f"{card_path}: not a valid model card ({err})", hint="retrain the model") from None
+    return card
+
+
 def load(path: str | Path, schema: Schema | None = None, *, trusted: tuple[str, ...] = TRUSTED_TYPES) -> LoadedModel:
     """Read a model folder written by :func:`save`, refusing what cannot be trusted.
 
@@ -259,15 +280,8 @@ def load(path: str | Path, schema: Schema | None = None, *, trusted: tuple[str, 
 
     path = Path(path)
     card_path = path / "card.json"
-    if not card_path.exists():
-        what = "no such model folder" if not path.exists() else "not a model folder (no card.json)"
-        raise InputError(f"{path}: {what}", hint="give a folder written by `annotate train -o`")
-    try:
-        card = json.loads(card_path.read_text("utf-8"))
-        fields = card["fields"]
-        card_schema = card["schema"]["hash"]
-    except (ValueError, KeyError, TypeError) as err:
-        raise ModelError(f"{card_path}: not a valid model card ({err})", hint="retrain the model") from None
+    card = read_card(path)
+    fields, card_schema = card["fields"], card["schema"]["hash"]
     if schema is not None and card_schema != schema.hash:
         # the user picked a model and a schema that do not belong together: input, exit 2
         raise InputError(
