@@ -180,9 +180,8 @@ def test_push_matches_round_trip(studio, sentences, matches, tmp_path, cli, monk
     (pred,) = tasks["s0"].predictions
     pred = pred.model_dump() if hasattr(pred, "model_dump") else pred
     assert pred["score"] == pytest.approx(0.97)
-    assert pred["result"] == [
-        {"from_name": FIELD, "to_name": "text", "type": "choices", "value": {"choices": ["Match 1"]}}
-    ] or pred["result"][0]["value"] == {"choices": ["Match 1"]}
+    (item,) = pred["result"]
+    assert (item["from_name"], item["type"], item["value"]) == (FIELD, "choices", {"choices": ["Match 1"]})
     assert not tasks["s1"].predictions and not tasks["s2"].predictions  # 0.6 < 0.9; no match
     # a re-push imports nothing and attaches nothing twice
     code, out, err = cli("push", sentences, "--project", title, "--matches", matches)
@@ -203,7 +202,7 @@ def test_push_matches_round_trip(studio, sentences, matches, tmp_path, cli, monk
     pulled = pull(s, title, tmp_path / "annotations")
     df = load_annotations(pulled.table_path)
     got = df[df["field"] == FIELD]
-    assert sorted(got["value"]) == [NONE, "Match 1", "Match 1"] and got["issue"].isna().all()
+    assert sorted(got["value"]) == ["Match 1", "Match 1", NONE] and got["issue"].isna().all()
     code, out, err = cli("resolve", tmp_path / "annotations", "-o", tmp_path / "gold.jsonl")
     assert code == 0, err
     gold = [json.loads(x) for x in (tmp_path / "gold.jsonl").read_text().splitlines()]
