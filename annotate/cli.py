@@ -252,11 +252,19 @@ def push(
         Path | None, typer.Option(help="Guidelines (Markdown) shown in the project [default: docs/guidelines.md].")
     ] = None,
     hints: Annotated[bool, typer.Option("--hints", help="Pre-annotate Speaker spans from ingest's hints.")] = False,
+    matches: Annotated[
+        Path | None, typer.Option(help="Matches JSONL (`annotate match`): show them and ask 'already checked'.")
+    ] = None,
+    match_threshold: Annotated[
+        float, typer.Option(help="Pre-annotate 'Match 1' when its probability is at least this (with --matches).")
+    ] = 0.9,
     url: _Url = None,
     token: _Token = None,
     data_dir: _DataDir = None,
 ) -> None:
     """Import sentences as tasks (once: a re-push adds only what is new), with schema and predictions."""
+    import functools
+
     from annotate.schema import Schema, default_schema_path
     from annotate.studio.client import connect
     from annotate.studio.push import push as run
@@ -265,6 +273,7 @@ def push(
     if model is not None and predictions is not None:
         raise InputError("give --model or --predictions, not both", hint="predict first, then push the file")
     studio = connect(url, token, data_dir=data_dir)
+    run = functools.partial(run, matches=matches, match_threshold=match_threshold)
     if model is None:
         _echo(str(run(studio, sentences, parsed, project=project, predictions=predictions, guidelines=guidelines,
                       hints=hints, progress=_is_tty())))  # fmt: skip
@@ -312,8 +321,10 @@ _SchemaOpt = Annotated[
 def _annotations_and_schema(path: Path, schema: Path | None) -> tuple[Any, Any]:
     from annotate.annotations import load_annotations
     from annotate.schema import Schema, default_schema_path
+    from annotate.studio.matches import schema_for_table
 
-    return load_annotations(path), Schema.from_file(schema or default_schema_path())
+    df = load_annotations(path)
+    return df, schema_for_table(Schema.from_file(schema or default_schema_path()), df)
 
 
 @app.command()

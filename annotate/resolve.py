@@ -403,10 +403,12 @@ def resolve_annotations(
     from annotate.annotations import latest_snapshot, load_annotations
     from annotate.labels import read_sentences
     from annotate.review import load_review
+    from annotate.studio.matches import schema_for_table
     from annotate.studio.pull import snapshot_tasks
 
     table = latest_snapshot(path)
     df = load_annotations(table)
+    schema = schema_for_table(schema, df)  # a project pushed with --matches has the `checked` field
     rv = load_review(review) if review is not None else None
     res = resolve(df, schema, method=method, on_tie=on_tie, review=rv, min_annotators=min_annotators)
     res = with_context(res, snapshot_tasks(table), read_sentences(sentences) if sentences else None)

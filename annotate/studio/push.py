@@ -476,6 +476,8 @@ def push(
     progress: bool = False,
     guidelines: str | Path | None = None,
     hints: bool = False,
+    matches: str | Path | None = None,
+    match_threshold: float | None = None,
 ) -> PushSummary:
     """Create or find the project, set its config, import the missing tasks (with predictions).
 
@@ -486,20 +488,37 @@ def push(
     draws a progress line with the rate (on a terminal). ``guidelines`` (Markdown; default
     ``docs/guidelines.md``) become the project's instructions. ``hints`` adds ingest's speaker
     hints as pre-annotated Speaker spans (:func:`hint_predictions`), beside any ``predictions``.
+    ``matches`` (``annotate match``'s output) shows each task's likely matches and adds the
+    ``checked`` field, pre-annotated above ``match_threshold`` (:mod:`annotate.studio.matches`).
     """
+    from annotate.studio import matches as match_view
+
     records = sentences if isinstance(sentences, list) else read_sentences(sentences)
+    found = match_view.read_matches(matches) if matches is not None else None
+    if found is not None:
+        schema = match_view.with_checked_field(schema)
     tasks = list(make_tasks(records, schema))
+    if found is not None:
+        match_view.add_match_data(tasks, found)
     if tasks:
         _check_data_keys(schema, tasks[0])
     by_sentence: dict[str, list[dict[str, Any]]] = {}
     unmatched = 0
     model_versions: list[str] = []
     with contextlib.ExitStack() as stack:
-        if hints:
-            # the hints go through the same validation as a predictions file: one combined file
+        if hints or found is not None:
+            # hints and matches go through the same validation as a predictions file: one combined file
             rows = [rec for _, rec in read_jsonl(predictions)] if predictions is not None else []
+            extra = list(hint_predictions(records, schema)) if hints else []
+            if found is not None:
+                extra += match_view.match_predictions(
+                    found,
+                    [r["sentence_id"] for r in records],
+                    match_view.DEFAULT_THRESHOLD if match_threshold is None else match_threshold,
+                    match_view.model_version_for(rows),
+                )
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="annotate-hints-")))
-            write_jsonl(folder / "predictions.jsonl", [*rows, *hint_predictions(records, schema)])
+            write_jsonl(folder / "predictions.jsonl", [*rows, *extra])
             if predictions is not None:
                 # validated as given first, so an error names the user's file and line
                 read_predictions(predictions, schema, {r["sentence_id"]: r for r in records})
