@@ -248,6 +248,10 @@ def push(
     guidelines: Annotated[
         Path | None, typer.Option(help="Guidelines (Markdown) shown in the project [default: docs/guidelines.md].")
     ] = None,
+    order: Annotated[
+        Path | None,
+        typer.Option(help="`annotate suggest` output (or sentence ids): 'Label All Tasks' serves them first."),
+    ] = None,
     url: _Url = None,
     token: _Token = None,
     data_dir: _DataDir = None,
@@ -260,10 +264,19 @@ def push(
     parsed = Schema.from_file(schema or default_schema_path(), targets=targets)
     if model is not None and predictions is not None:
         raise InputError("give --model or --predictions, not both", hint="predict first, then push the file")
+    from annotate.studio.queue import order_queue, read_order
+
+    entries = read_order(order) if order is not None else None  # a bad order file stops before the push
     studio = connect(url, token, data_dir=data_dir)
+
+    def _echo_and_order(summary: Any) -> None:
+        _echo(str(summary))
+        if entries is not None:  # after the push: its predictions decide the project's model_version
+            _echo(str(order_queue(studio, summary.project_id, entries, progress=_is_tty())))
+
     if model is None:
-        _echo(str(run(studio, sentences, parsed, project=project, predictions=predictions, guidelines=guidelines,
-                      progress=_is_tty())))  # fmt: skip
+        _echo_and_order(run(studio, sentences, parsed, project=project, predictions=predictions, guidelines=guidelines,
+                      progress=_is_tty()))  # fmt: skip
         return
     import tempfile
 
@@ -272,8 +285,8 @@ def push(
     with tempfile.TemporaryDirectory(prefix="annotate-push-") as tmp:
         preds = Path(tmp) / "predictions.jsonl"
         predict_file(model, sentences, preds, parsed)
-        _echo(str(run(studio, sentences, parsed, project=project, predictions=preds, guidelines=guidelines,
-                      progress=_is_tty())))  # fmt: skip
+        _echo_and_order(run(studio, sentences, parsed, project=project, predictions=preds, guidelines=guidelines,
+                      progress=_is_tty()))  # fmt: skip
 
 
 @app.command()
