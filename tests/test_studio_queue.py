@@ -27,7 +27,7 @@ import pytest
 from annotate.errors import InputError
 from annotate.schema import Schema, default_schema_path
 from annotate.segment import ingest
-from annotate.studio.push import push, read_sentences
+from annotate.studio.push import make_tasks, push, read_sentences
 from annotate.studio.queue import (
     QUEUE_MARK,
     OrderEntry,
@@ -37,9 +37,12 @@ from annotate.studio.queue import (
     queue_score,
     read_order,
 )
+from tests.studio_server import on_both_databases
 
 ROOT = Path(__file__).resolve().parents[1]
 RENEW = "new-renewable-energy-projects"
+
+studio = on_both_databases()  # the order of the stream is a database query: sqlite and PostgreSQL
 
 
 # --- the order file ----------------------------------------------------------------------------
@@ -397,3 +400,26 @@ def test_cli_push_order(studio, sentences, tmp_path, cli):
                           "--token", studio.token)  # fmt: skip
     assert code == 2 and "bad.jsonl:1" in err
     assert all(p.title != other for p in studio.client().projects.list())  # refused before pushing
+
+
+@pytest.mark.integration
+def test_a_queue_prediction_does_not_stop_push_attaching_the_models(studio, sentences, schema, tmp_path):
+    records = read_sentences(sentences)
+    st = studio.studio()
+    title = studio.project_title("queue-push")
+    preds = tmp_path / "predictions.jsonl"
+
+    def write_predictions(rows: list[dict[str, Any]]) -> None:
+        preds.write_text("".join(json.dumps({"sentence_id": r["sentence_id"], "field": "claim_type",
+                                             "value": "Opinion", "score": 0.7, "model_version": "m-queue"}) + "\n"
+                                 for r in rows), "utf-8")  # fmt: skip
+
+    write_predictions(records[:2])
+    push(st, sentences, schema, project=title, predictions=preds)
+    late = records[6]  # no prediction yet: its queue prediction has an empty result
+    queued = order_queue(st, title, [late["sentence_id"]])
+    assert queued.created == 1 and queued.model_version == "m-queue", str(queued)
+    write_predictions([*records[:2], late])
+    again = push(st, sentences, schema, project=title, predictions=preds)
+    expected = len(list(make_tasks([late], schema)))
+    assert again.predictions == expected, str(again)  # the model's prediction for `late` is attached after all

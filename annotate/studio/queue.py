@@ -309,16 +309,16 @@ class QueueSummary:
 
     def __str__(self) -> str:
         text = (
-            f"queue of project '{self.project}' (id {self.project_id}): {self.queued} suggested tasks "
-            f"first in 'Label All Tasks', in order ({self.entries} entries"
+            f"queue of project '{self.project}' (id {self.project_id}): {_n(self.queued, 'suggested task')} "
+            f"first in 'Label All Tasks', in order (from {_n(self.entries, 'entry', 'entries')}"
         )
         if self.labelled:
-            text += f"; {self.labelled} tasks already labelled"
+            text += f"; {_n(self.labelled, 'task')} already labelled"
         if self.missing:
             shown = ", ".join(self.missing[:3]) + (
                 f" and {len(self.missing) - 3} more" if len(self.missing) > 3 else ""
             )
-            text += f"; {len(self.missing)} match no task: {shown}"
+            text += f"; {len(self.missing)} {'matches' if len(self.missing) == 1 else 'match'} no task: {shown}"
         text += (
             f"); {self.created} queue predictions added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.cleared} cleared (model_version {self.model_version}"
@@ -333,6 +333,10 @@ class QueueSummary:
                 "Label Studio on sqlite serves their tasks before the queue (push predictions with a score)"
             )
         return text
+
+
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 def _get(http: httpx.Client, studio: Studio, path: str, params: dict[str, Any]) -> httpx.Response:
