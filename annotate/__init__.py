@@ -33,6 +33,7 @@ _LAZY = {
     "connect": "annotate.studio.client",
     "push": "annotate.studio.push",
     "pull": "annotate.studio.pull",
+    "order_queue": "annotate.studio.queue",
     "load_annotations": "annotate.annotations",
     "agreement": "annotate.agreement",
     "agreement_by_target": "annotate.agreement",

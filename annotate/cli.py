@@ -258,25 +258,35 @@ def push(
     match_threshold: Annotated[
         float, typer.Option(help="Pre-annotate 'Match 1' when its probability is at least this (with --matches).")
     ] = 0.9,
+    order: Annotated[
+        Path | None,
+        typer.Option(help="`annotate suggest` output (or sentence ids): 'Label All Tasks' serves them first."),
+    ] = None,
     url: _Url = None,
     token: _Token = None,
     data_dir: _DataDir = None,
 ) -> None:
     """Import sentences as tasks (once: a re-push adds only what is new), with schema and predictions."""
-    import functools
-
     from annotate.schema import Schema, default_schema_path
     from annotate.studio.client import connect
     from annotate.studio.push import push as run
+    from annotate.studio.queue import order_queue, read_order
 
     parsed = Schema.from_file(schema or default_schema_path(), targets=targets)
     if model is not None and predictions is not None:
         raise InputError("give --model or --predictions, not both", hint="predict first, then push the file")
+    entries = read_order(order) if order is not None else None  # a bad order file stops before the push
     studio = connect(url, token, data_dir=data_dir)
-    run = functools.partial(run, matches=matches, match_threshold=match_threshold)
+    options: dict[str, Any] = {"project": project, "guidelines": guidelines, "hints": hints, "matches": matches,
+                               "match_threshold": match_threshold, "progress": _is_tty()}  # fmt: skip
+
+    def report(summary: Any) -> None:
+        _echo(str(summary))
+        if entries is not None:  # after the push: its predictions decide the project's model_version
+            _echo(str(order_queue(studio, summary.project_id, entries, progress=_is_tty())))
+
     if model is None:
-        _echo(str(run(studio, sentences, parsed, project=project, predictions=predictions, guidelines=guidelines,
-                      hints=hints, progress=_is_tty())))  # fmt: skip
+        report(run(studio, sentences, parsed, predictions=predictions, **options))
         return
     import tempfile
 
@@ -285,8 +295,7 @@ def push(
     with tempfile.TemporaryDirectory(prefix="annotate-push-") as tmp:
         preds = Path(tmp) / "predictions.jsonl"
         predict_file(model, sentences, preds, parsed)
-        _echo(str(run(studio, sentences, parsed, project=project, predictions=preds, guidelines=guidelines,
-                      hints=hints, progress=_is_tty())))  # fmt: skip
+        report(run(studio, sentences, parsed, predictions=preds, **options))
 
 
 @app.command()

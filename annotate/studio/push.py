@@ -447,9 +447,13 @@ def _attach_to_existing(
     studio: Studio, project_id: int, tasks: list[dict[str, Any]], keys: dict[str, int], by_sentence: dict
 ) -> int:
     """Add predictions to tasks already in the project, skipping model versions they already have."""
+    from annotate.studio.queue import QUEUE_MARK
+
     ls = studio.client
     have: set[tuple[int, str]] = set()
     for p in api_call(studio, lambda: list(ls.predictions.list(project=project_id))):
+        if isinstance(p.neighbors, dict) and QUEUE_MARK in p.neighbors:
+            continue  # a queue prediction (push --order) is not the model's pre-annotation
         have.add((p.task, p.model_version or ""))
     batch = []
     for task in tasks:
