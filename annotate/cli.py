@@ -792,11 +792,15 @@ def fit_reranker_command(
     archive: _ArchiveOpt,
     output: Annotated[Path, typer.Option("-o", "--output", help="Re-ranker folder to write.")] = Path("reranker"),
     archive_sentences: _ArchiveSentencesOpt = None,
+    matches: Annotated[
+        Path | None,
+        typer.Option(help="With a gold.jsonl as PAIRS: the matches file pushed with --matches."),
+    ] = None,
 ) -> None:
     """Train the claim-matching re-ranker on sentences labelled with the archive claims they repeat."""
     from annotate.matching import fit_reranker_file
 
-    _echo(str(fit_reranker_file(pairs, archive, output, archive_sentences=archive_sentences)))
+    _echo(str(fit_reranker_file(pairs, archive, output, archive_sentences=archive_sentences, matches=matches)))
 
 
 # --- bench -----------------------------------------------------------------------------

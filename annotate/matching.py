@@ -1442,12 +1442,23 @@ def fit_reranker_file(
     output: str | Path,
     *,
     archive_sentences: str | Path | None = None,
+    matches: str | Path | None = None,
 ) -> FitSummary:
-    """Train a re-ranker on labelled pairs (:func:`read_labelled_pairs`) over ``archive``; save it."""
+    """Train a re-ranker on labelled pairs (:func:`read_labelled_pairs`) over ``archive``; save it.
+
+    With ``matches`` (the ``annotate match`` output pushed with ``push --matches``), ``pairs`` is
+    a gold file of ``annotate resolve`` and the pairs are the desk's answers to the ``checked``
+    field (:func:`annotate.studio.matches.checked_pairs`): the loop feeds the re-ranker.
+    """
     output = Path(output)
-    ensure_not_input(output, pairs, archive, archive_sentences)
+    ensure_not_input(output, pairs, archive, archive_sentences, matches)
     arch = load_archive(archive, sentences=archive_sentences)
-    texts, relevant = read_labelled_pairs(pairs)
+    if matches is not None:
+        from annotate.studio.matches import checked_pairs
+
+        texts, relevant = checked_pairs(pairs, matches)
+    else:
+        texts, relevant = read_labelled_pairs(pairs)
     index = ClaimIndex().build(arch)
     reranker = fit_reranker(index, texts, relevant, source=str(pairs))
     save_reranker(reranker, output)

@@ -212,3 +212,43 @@ def test_push_matches_round_trip(studio, sentences, matches, tmp_path, cli, monk
     assert code == 0, err
     assert FIELD in {r["field"] for r in json.loads(out)["agreement"]}
     ls.projects.delete(id=project.id)
+
+
+def test_the_desks_checked_answers_train_the_reranker(tmp_path, cli):
+    """The resolved 'checked' answers were a dead end: now `fit-reranker gold --matches` learns from them."""
+    claims = [
+        f"The {thing} rose by {n} percent in {year}."
+        for thing, n, year in zip(
+            ["price of bread", "city rent", "bus fare", "unemployment rate", "carbon tax", "hospital budget",
+             "school budget", "rail fare", "water bill", "power bill", "fuel price", "wheat price",
+             "coffee price", "milk price", "gas price", "tax rate", "road toll", "beer tax", "wine tax", "fee"],
+            range(3, 23), range(2001, 2021), strict=True,
+        )
+    ]  # fmt: skip
+    archive = tmp_path / "archive.csv"
+    archive.write_text("id,claim\n" + "".join(f"c{i},{c}\n" for i, c in enumerate(claims)), encoding="utf-8")
+    sentences = tmp_path / "s.jsonl"
+    rows = [{"sentence_id": f"s{i}", "doc_id": "d", "text": f"Officials said that {c[4:].lower()}"}
+            for i, c in enumerate(claims)]  # fmt: skip
+    sentences.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    matches = tmp_path / "matches.jsonl"
+    code, _, err = cli("match", sentences, "--archive", archive, "-o", matches, "-k", "3")
+    assert code == 0, err
+    shown = {json.loads(x)["sentence_id"]: json.loads(x)["matches"] for x in matches.read_text().splitlines()}
+    gold = []
+    for i, r in enumerate(rows):
+        ranks = [m["claim_id"] for m in shown[r["sentence_id"]]]
+        label = f"Match {ranks.index(f'c{i}') + 1}" if f"c{i}" in ranks else "None of these"
+        gold.append({"sentence_id": r["sentence_id"], "field": "checked", "label": label, "text": r["text"]})
+    gold_path = tmp_path / "gold.jsonl"
+    gold_path.write_text("".join(json.dumps(g) + "\n" for g in gold), encoding="utf-8")
+    code, out, err = cli("fit-reranker", gold_path, "--matches", matches, "--archive", archive, "-o", tmp_path / "rr")
+    assert code == 0, err
+    card = json.loads((tmp_path / "rr" / "card.json").read_text("utf-8"))
+    positives = sum(g["label"] != "None of these" for g in gold)
+    assert card["n_positive"] == positives >= 10 and card["n_queries"] == len(gold)
+    # an answer the matches file cannot explain is refused in one line
+    gold[0]["label"] = "Match 9"
+    gold_path.write_text("".join(json.dumps(g) + "\n" for g in gold), encoding="utf-8")
+    code, _, err = cli("fit-reranker", gold_path, "--matches", matches, "--archive", archive, "-o", tmp_path / "r2")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "shows it no such claim" in err

@@ -241,3 +241,41 @@ def match_predictions(
             out.append({"sentence_id": sid, "field": FIELD, "value": choice_for_rank(1),
                         "score": ms[0]["probability"], "model_version": model_version})  # fmt: skip
     return out
+
+
+def checked_pairs(gold: str | Path, matches: str | Path) -> tuple[list[str], list[set[str]]]:
+    """Training pairs for the re-ranker from the desk's own answers to the ``checked`` field.
+
+    ``gold``: a gold file of ``annotate resolve`` (it carries each sentence's text); ``matches``:
+    the ``annotate match`` output that was pushed with ``--matches``. A gold "Match k" pairs the
+    sentence with the claim shown at rank k; "None of these" is kept as a sentence with no match
+    (its candidates then count as negatives). Returns texts and their sets of claim ids, the
+    shape :func:`annotate.matching.fit_reranker` takes.
+    """
+    from annotate.io import read_jsonl
+
+    shown = read_matches(matches)
+    by_text: dict[str, set[str]] = {}
+    for lineno, rec in read_jsonl(gold):
+        if rec.get("field") != FIELD:
+            continue
+        text, sid, label = rec.get("text"), str(rec.get("sentence_id")), str(rec.get("label"))
+        if not isinstance(text, str) or not text:
+            raise InputError(
+                "a gold row has no text", path=gold, line=lineno, hint="re-run `annotate resolve` (it writes the text)"
+            )
+        ids = by_text.setdefault(text, set())
+        m = _CHOICE_RE.match(label)
+        if m is None:
+            continue  # "None of these": a sentence whose candidates are all wrong
+        rank = int(m.group(1))
+        cands = shown.get(sid, [])
+        if rank > len(cands) or not cands[rank - 1]["claim_id"]:
+            raise InputError(
+                f"sentence '{sid}' was answered '{label}' but the matches file shows it no such claim",
+                path=gold,
+                line=lineno,
+                hint="give the matches file that was pushed with --matches",
+            )
+        ids.add(cands[rank - 1]["claim_id"])
+    return list(by_text), list(by_text.values())
