@@ -399,22 +399,34 @@ def iter_task_keys(
     shift a page. A page past the end answers 404 "Invalid page." (the LS pagination quirk),
     which ends the loop. ``benchmarks/push_pull.py`` measures this against the SDK's pager.
     """
-    page, seen = 1, 0
-    with httpx.Client(base_url=studio.url, timeout=300) as http, progress_line(progress, "listing", "tasks") as tick:
+    seen = 0
+    with progress_line(progress, "listing", "tasks") as tick:
+        for tasks in iter_task_pages(studio, project_id, page_size):
+            for t in tasks:
+                data = t.get("data") or {}
+                key = data.get("task_key") or data.get("sentence_id")
+                if key:
+                    yield key, t["id"]
+            seen += len(tasks)
+            tick(seen)
+
+
+def iter_task_pages(
+    studio: Studio, project_id: int, page_size: int = 1000, include: str = "id,data"
+) -> Iterator[list[dict[str, Any]]]:
+    """The project's tasks as plain dicts (only the ``include`` fields), one page at a time.
+
+    The one raw pager of ``GET /api/tasks`` (see :func:`iter_task_keys` for why not the SDK's);
+    a page past the end answers 404 "Invalid page.", which ends it.
+    """
+    page = 1
+    with httpx.Client(base_url=studio.url, timeout=300) as http:
         while True:
+            params = {"project": project_id, "page": page, "page_size": page_size, "fields": "task_only",
+                      "include": include, "resolve_uri": "false"}  # fmt: skip
             try:
-                r = http.get(
-                    "/api/tasks/",
-                    headers=studio.headers(),  # per request: a PAT's access token lives 5 minutes
-                    params={
-                        "project": project_id,
-                        "page": page,
-                        "page_size": page_size,
-                        "fields": "task_only",
-                        "include": "id,data",
-                        "resolve_uri": "false",
-                    },
-                )
+                # headers per request: a personal access token's access token lives 5 minutes
+                r = http.get("/api/tasks/", headers=studio.headers(), params=params)
             except httpx.TransportError as err:
                 raise StudioError(f"cannot reach Label Studio at {studio.url} ({type(err).__name__})") from None
             if r.status_code == 404 and page > 1:
@@ -423,13 +435,7 @@ def iter_task_keys(
                 raise StudioError(f"listing tasks of project {project_id} failed: HTTP {r.status_code}")
             body = r.json()
             tasks = body.get("tasks", body) if isinstance(body, dict) else body
-            for t in tasks:
-                data = t.get("data") or {}
-                key = data.get("task_key") or data.get("sentence_id")
-                if key:
-                    yield key, t["id"]
-            seen += len(tasks)
-            tick(seen)
+            yield tasks
             total = body.get("total") if isinstance(body, dict) else None
             if len(tasks) < page_size or (total is not None and page * page_size >= total):
                 break

@@ -347,18 +347,11 @@ def _get(http: httpx.Client, studio: Studio, path: str, params: dict[str, Any]) 
 
 
 def _list_tasks(http: httpx.Client, studio: Studio, project_id: int, page_size: int = 1000) -> list[dict[str, Any]]:
-    """Every task's id, keys and ``is_labeled``, page by page (the LS 404-at-the-end quirk ends it)."""
-    out, page = [], 1
-    while True:
-        r = _get(http, studio, "/api/tasks/", {"project": project_id, "page": page, "page_size": page_size,
-                                               "fields": "task_only", "include": "id,data,is_labeled",
-                                               "resolve_uri": "false"})  # fmt: skip
-        if r.status_code == 404 and page > 1:
-            break
-        if r.status_code != 200:
-            raise StudioError(f"listing tasks of project {project_id} failed: HTTP {r.status_code}")
-        body = r.json()
-        tasks = body.get("tasks", body) if isinstance(body, dict) else body
+    """Every task's id, keys and ``is_labeled`` (push's pager, :func:`~annotate.studio.push.iter_task_pages`)."""
+    from annotate.studio.push import iter_task_pages
+
+    out = []
+    for tasks in iter_task_pages(studio, project_id, page_size, include="id,data,is_labeled"):
         for t in tasks:
             data = t.get("data") or {}
             sid = data.get("sentence_id")
@@ -367,10 +360,6 @@ def _list_tasks(http: httpx.Client, studio: Studio, project_id: int, page_size: 
             key = data.get("task_key") or sid
             out.append({"id": t["id"], "sentence_id": str(sid), "target_id": data.get("target_id") or "",
                         "task_key": str(key), "is_labeled": bool(t.get("is_labeled"))})  # fmt: skip
-        total = body.get("total") if isinstance(body, dict) else None
-        if len(tasks) < page_size or (total is not None and page * page_size >= total):
-            break
-        page += 1
     return out
 
 
