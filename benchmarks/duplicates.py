@@ -52,9 +52,7 @@ def main() -> None:
         clusters = group_duplicates(records, t)
         secs = time.perf_counter() - start
         pairs = {
-            tuple(sorted((a["sentence_id"], b["sentence_id"])))
-            for c in clusters
-            for a, b in combinations(c.members, 2)
+            tuple(sorted((a["sentence_id"], b["sentence_id"]))) for c in clusters for a, b in combinations(c.members, 2)
         }
         hit = len(pairs & {tuple(sorted(p)) for p in true_pairs})
         precision = hit / len(pairs) if pairs else 1.0
