@@ -39,6 +39,8 @@ __all__ = [
     "members_html",
     "with_members_view",
     "expand_cluster_gold",
+    "group_for_push",
+    "add_cluster_data",
 ]
 
 #: Cosine similarity (char_wb 3-5 gram TF-IDF) at which two sentences are the same claim. Chosen
@@ -160,7 +162,7 @@ def cluster_task_data(clusters: Iterable[Cluster]) -> dict[str, dict[str, Any]]:
 def members_view_xml() -> str:
     """The XML that shows a task's cluster members (a fragment of a ``<View>``; no control tag)."""
     return (
-        "\n  <!-- added by annotate.duplicates (push --group-duplicates): the repeats of this sentence -->\n"
+        "\n  <!-- added by annotate.duplicates (push with grouped duplicates): the repeats of this sentence -->\n"
         '  <View className="ann-members">\n'
         '    <Header value="Repeated in the corpus" size="5"/>\n'
         f'    <HyperText name="{VIEW}" value="$members_html" inline="true"/>\n'
@@ -241,3 +243,18 @@ def expand_cluster_gold(gold: Any, tasks: Mapping[tuple[str, str], dict[str, Any
     if copies:
         out = pd.concat([out, pd.DataFrame(copies, columns=out.columns)], ignore_index=True)
     return out
+
+
+def group_for_push(
+    records: list[dict[str, Any]], schema: Any, threshold: float | None = None
+) -> tuple[list[dict[str, Any]], Any, dict[str, dict[str, Any]]]:
+    """What ``push --group-duplicates`` pushes: (the representatives, the schema with the members
+    view, ``sentence_id -> task data to add``); see :func:`add_cluster_data`."""
+    clusters = group_duplicates(records, DEFAULT_THRESHOLD if threshold is None else threshold)
+    return representatives(clusters), with_members_view(schema), cluster_task_data(clusters)
+
+
+def add_cluster_data(tasks: Iterable[dict[str, Any]], data: Mapping[str, dict[str, Any]]) -> None:
+    """Give every task (in place) its cluster's ``cluster_id``, ``members`` and ``members_html``."""
+    for task in tasks:
+        task.update(data.get(task["sentence_id"], {}))
