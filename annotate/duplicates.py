@@ -50,6 +50,8 @@ DEFAULT_THRESHOLD = 0.4
 CLUSTER_METHOD = "cluster"
 #: What a task's ``members`` list keeps of each member sentence.
 MEMBER_KEYS = ("sentence_id", "doc_id", "title", "source", "text")
+#: Memory (MB) for one chunk of the similarity search (sklearn's ``working_memory``).
+WORKING_MEMORY_MB = 256
 #: The object tag that shows the members (task data ``$members_html``).
 VIEW = "members"
 
@@ -75,6 +77,7 @@ def _check_threshold(threshold: float) -> float:
 def similarity_graph(texts: Sequence[str], threshold: float):
     """Sparse n x n graph (CSR) joining every pair of texts with cosine similarity >= threshold."""
     import scipy.sparse as sp
+    import sklearn
     from sklearn.neighbors import NearestNeighbors
 
     from annotate.matching import _char_vectorizer, clean_text
@@ -88,9 +91,10 @@ def similarity_graph(texts: Sequence[str], threshold: float):
     except ValueError:  # no n-gram at all (e.g. only one-letter texts)
         return sp.csr_matrix((n, n), dtype=np.float32)
     nn = NearestNeighbors(metric="cosine", algorithm="brute").fit(x)
-    # brute radius search goes through pairwise_distances_chunked: memory bounded by sklearn's
-    # working_memory, the output sparse (only pairs within the radius are kept)
-    graph = nn.radius_neighbors_graph(x, radius=1.0 - threshold + 1e-6, mode="connectivity")
+    # brute radius search goes through pairwise_distances_chunked: memory bounded by
+    # working_memory (MB per chunk of distances), the output sparse (only pairs within the radius)
+    with sklearn.config_context(working_memory=WORKING_MEMORY_MB):
+        graph = nn.radius_neighbors_graph(x, radius=1.0 - threshold + 1e-6, mode="connectivity")
     return graph.tocsr()
 
 
