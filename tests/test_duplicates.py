@@ -102,3 +102,27 @@ def test_resolve_gives_every_member_the_cluster_gold(cli, tmp_path, schema_path)
     assert rows[("s5", "claim_type")]["from_cluster"] == "s2"
     assert rows[("s1", "claim_type")]["method"] == "majority" and rows[("s1", "claim_type")]["from_cluster"] is None
     assert ("s4", "claim_type") in rows and rows[("s4", "claim_type")]["from_cluster"] is None
+
+
+@pytest.mark.integration
+def test_push_group_duplicates_one_task_per_cluster(studio, schema_path, tmp_path, cli):
+    from annotate.io import write_jsonl
+
+    sentences = tmp_path / "sentences.jsonl"
+    write_jsonl(sentences, records())
+    title = studio.project_title("dups")
+    code, out, err = cli("push", sentences, "--project", title, "--group-duplicates", "--duplicate-threshold", "0.5",
+                         "--schema", schema_path, "--url", studio.url, "--token", studio.token)  # fmt: skip
+    assert code == 0, err
+    client = studio.client()
+    project = next(p for p in client.projects.list() if p.title == title)
+    assert '<HyperText name="members" value="$members_html"' in project.label_config
+    tasks = [t.data for t in client.tasks.list(project=project.id)]
+    reps = {t["sentence_id"] for t in tasks}
+    assert reps == {"s1", "s2", "s4"}  # one sentence per cluster (a sentence can have one task per target)
+    t1 = next(t for t in tasks if t["sentence_id"] == "s1")
+    assert t1["cluster_id"] == "dup-s1" and [m["sentence_id"] for m in t1["members"]] == ["s1", "s3", "s6"]
+    assert "Article d3" in t1["members_html"]
+    code, out, err = cli("push", sentences, "--project", title, "--group-duplicates", "--duplicate-threshold", "0.5",
+                         "--schema", schema_path, "--url", studio.url, "--token", studio.token)  # fmt: skip
+    assert code == 0 and " 0 imported" in out, err
