@@ -102,6 +102,12 @@ def test_resolve_gives_every_member_the_cluster_gold(cli, tmp_path, schema_path)
     assert rows[("s5", "claim_type")]["from_cluster"] == "s2"
     assert rows[("s1", "claim_type")]["method"] == "majority" and rows[("s1", "claim_type")]["from_cluster"] is None
     assert ("s4", "claim_type") in rows and rows[("s4", "claim_type")]["from_cluster"] is None
+    from annotate.labels import load_labels
+
+    labels = load_labels(out, schema)  # the copied rows train as any gold row
+    assert SENTENCES[5][2] in set(labels["text"])
+    code, stdout, err = cli("export", out, "-o", tmp_path / "gold.csv")
+    assert code == 0, err
 
 
 @pytest.mark.integration
