@@ -262,6 +262,12 @@ def push(
         Path | None,
         typer.Option(help="`annotate suggest` output (or sentence ids): 'Label All Tasks' serves them first."),
     ] = None,
+    group_duplicates: Annotated[
+        bool, typer.Option("--group-duplicates", help="One task per cluster of near-identical sentences.")
+    ] = False,
+    duplicate_threshold: Annotated[
+        float, typer.Option(help="Cosine similarity that joins two sentences (with --group-duplicates).")
+    ] = 0.4,
     url: _Url = None,
     token: _Token = None,
     data_dir: _DataDir = None,
@@ -278,7 +284,9 @@ def push(
     entries = read_order(order) if order is not None else None  # a bad order file stops before the push
     studio = connect(url, token, data_dir=data_dir)
     options: dict[str, Any] = {"project": project, "guidelines": guidelines, "hints": hints, "matches": matches,
-                               "match_threshold": match_threshold, "progress": _is_tty()}  # fmt: skip
+                               "match_threshold": match_threshold, "progress": _is_tty(),
+                               "group_duplicates": group_duplicates,
+                               "duplicate_threshold": duplicate_threshold}  # fmt: skip
 
     def report(summary: Any) -> None:
         _echo(str(summary))

@@ -399,8 +399,12 @@ def resolve_annotations(
     The text, document, target name, title and URL of every row come from the export beside the
     table (``pull`` keeps it), else from ``sentences``, so the gold file stands alone: an editor
     can read it, and ``train`` and ``serve --labels`` learn from it without the sentences file.
+    A project pushed with ``--group-duplicates`` gives every member of a cluster its
+    representative's gold rows, method ``"cluster"`` and ``from_cluster`` naming the representative
+    (:func:`annotate.duplicates.expand_cluster_gold`).
     """
     from annotate.annotations import latest_snapshot, load_annotations
+    from annotate.duplicates import expand_cluster_gold
     from annotate.labels import read_sentences
     from annotate.review import load_review
     from annotate.studio.matches import schema_for_table
@@ -411,7 +415,9 @@ def resolve_annotations(
     schema = schema_for_table(schema, df)  # a project pushed with --matches has the `checked` field
     rv = load_review(review) if review is not None else None
     res = resolve(df, schema, method=method, on_tie=on_tie, review=rv, min_annotators=min_annotators)
-    res = with_context(res, snapshot_tasks(table), read_sentences(sentences) if sentences else None)
+    tasks = snapshot_tasks(table)
+    res = with_context(res, tasks, read_sentences(sentences) if sentences else None)
+    res = Resolution(expand_cluster_gold(res.gold, tasks), res.conflicts)  # push --group-duplicates
     output = Path(output)
     conflicts_path = Path(conflicts) if conflicts else output.with_name(output.stem + ".conflicts.jsonl")
     n, k = write_gold(res, output, conflicts_path, inputs=(path, review, sentences))

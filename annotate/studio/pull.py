@@ -419,7 +419,7 @@ def _flatten_export(
 
 
 #: The keys of a task's data that gold and conflicts files carry, so an editor can read them.
-TASK_CONTEXT_KEYS = ("doc_id", "text", "target", "speaker", "title", "url", "meta")
+TASK_CONTEXT_KEYS = ("doc_id", "text", "target", "speaker", "title", "url", "meta", "cluster_id", "members")
 
 
 def snapshot_tasks(table_path: str | Path) -> dict[tuple[str, str], dict[str, Any]]:

@@ -488,6 +488,8 @@ def push(
     hints: bool = False,
     matches: str | Path | None = None,
     match_threshold: float | None = None,
+    group_duplicates: bool = False,
+    duplicate_threshold: float | None = None,
 ) -> PushSummary:
     """Create or find the project, set its config, import the missing tasks (with predictions).
 
@@ -500,14 +502,25 @@ def push(
     hints as pre-annotated Speaker spans (:func:`hint_predictions`), beside any ``predictions``.
     ``matches`` (``annotate match``'s output) shows each task's likely matches and adds the
     ``checked`` field, pre-annotated above ``match_threshold`` (:mod:`annotate.studio.matches`).
+    ``group_duplicates`` pushes one sentence per cluster of near-identical ones, its task listing
+    the members (:mod:`annotate.duplicates`; ``duplicate_threshold`` is the cosine similarity).
     """
     from annotate.studio import matches as match_view
 
     records = sentences if isinstance(sentences, list) else read_sentences(sentences)
+    clusters = None
+    if group_duplicates:
+        from annotate.duplicates import group_for_push
+
+        records, schema, clusters = group_for_push(records, schema, duplicate_threshold)
     found = match_view.read_matches(matches) if matches is not None else None
     if found is not None:
         schema = match_view.with_checked_field(schema)
     tasks = list(make_tasks(records, schema))
+    if clusters is not None:
+        from annotate.duplicates import add_cluster_data
+
+        add_cluster_data(tasks, clusters)
     if found is not None:
         match_view.add_match_data(tasks, found)
     if tasks:
