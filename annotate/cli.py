@@ -544,7 +544,9 @@ def suggest_command(
         "suggestions.jsonl"
     ),
     k: Annotated[int, typer.Option("-k", help="How many to suggest.")] = 50,
-    method: Annotated[str, typer.Option("--method", help="entropy, margin or least-confidence.")] = "entropy",
+    method: Annotated[
+        str, typer.Option("--method", help="rare-mix, margin+random, entropy, margin or least-confidence.")
+    ] = "rare-mix",
     diversity: Annotated[
         float | None, typer.Option("--diversity", help="Skip sentences this TF-IDF-similar to one picked (0-1).")
     ] = None,
