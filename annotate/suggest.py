@@ -11,14 +11,18 @@ The shape follows Prodigy's ``textcat.teach`` recipe: a *scorer* turns tasks int
 Higher always means "more informative". Two *mixed* methods (:data:`MIXES`) fill half the
 batch from each of two rankings, interleaved (:func:`mix_rankings`):
 
-- ``rare-mix`` (the default): the items most likely to be of the field's rarest class (fewest
-  training labels, from the model's ``report.json``), and the items of best margin. On
-  check-worthiness (2.7% positives) it reached random sampling's final average precision with
-  35% of its labels, and on stance it was never significantly worse than random
-  (``benchmarks/active_learning.py``, ``docs/active_learning.md``);
+- ``rare-mix``: the items most likely to be of the field's rarest class (fewest training labels,
+  from the model's ``report.json``), and the items of best margin;
 - ``margin+random``: the items of best margin, and a uniform sample of the rest (a
   pseudo-random key per sentence, target and model version, so any spread of the work draws the
   same sample).
+
+The default, ``auto`` (:func:`resolve_method`), is ``rare-mix`` for a claim field and
+``entropy`` for a stance field. In ``benchmarks/active_learning.py`` (``docs/active_learning.md``;
+dev splits, 10 seeds), ``rare-mix`` reached random sampling's final average precision on
+CLEF-2019 check-worthiness (2.7% positives) with 35% of its labels, where entropy needed 55%; on
+SemEval stance no method saved labels, and ``rare-mix`` was significantly worse than random at
+800-900 labels where entropy never was.
 
 :func:`prefer_uncertain` sorts, and :func:`diverse`
 walks the sorted stream skipping tasks whose TF-IDF cosine to one already picked is at least
@@ -62,6 +66,8 @@ __all__ = [
     "MIXES",
     "METHODS",
     "DEFAULT_METHOD",
+    "AUTO",
+    "resolve_method",
     "rare_class",
     "mix_rankings",
     "score_stream",
@@ -109,9 +115,25 @@ MIXES: dict[str, tuple[str, str]] = {
     "margin+random": ("margin", "random"),
 }
 #: Every method ``suggest`` takes.
-METHODS: tuple[str, ...] = (*SCORERS, *MIXES)
-#: The method ``annotate suggest`` uses unless told otherwise (see ``docs/active_learning.md``).
-DEFAULT_METHOD = "rare-mix"
+#: ``auto``: per kind of field, the method that did best in ``benchmarks/active_learning.py``
+#: (see :data:`AUTO` and ``docs/active_learning.md``).
+AUTO: dict[str, str] = {"claim": "rare-mix", "stance": "entropy"}
+METHODS: tuple[str, ...] = ("auto", *SCORERS, *MIXES)
+#: The method ``annotate suggest`` uses unless told otherwise.
+DEFAULT_METHOD = "auto"
+
+
+def resolve_method(method: str, kind: str, *, has_counts: bool = True) -> str:
+    """The method ``method`` stands for on a field of ``kind`` ("claim" or "stance").
+
+    ``auto`` is ``rare-mix`` for a claim field and ``entropy`` for a stance field; a claim model
+    without class counts in its report (``rare-mix`` needs them) gets ``entropy`` too. Any other
+    method is itself.
+    """
+    if method != "auto":
+        return method
+    chosen = AUTO.get(kind, "entropy")
+    return chosen if has_counts or chosen != "rare-mix" else "entropy"
 
 
 def rare_class(classes: Sequence[str], counts: Mapping[str, int] | None, proba: np.ndarray | None = None) -> int:
@@ -352,6 +374,12 @@ def _rank(
     keep = max(k, 0) if diversity is None else max(pool or pool_size(k), k, 0)
     skip = set(exclude)
     kept = ([r for r in chunk if r["sentence_id"] not in skip] for chunk in chunks) if skip else chunks
+    if method == "auto":
+        try:
+            counts_known = bool(_class_counts(model, field))
+        except InputError:
+            counts_known = False
+        method = resolve_method(method, model.kind(field), has_counts=counts_known)
     rare = None
     if method in MIXES and "rare-certainty" in MIXES[method]:
         classes = [str(c) for c in model.estimators[field].classes_]
@@ -392,7 +420,7 @@ def _rank(
         if "by" in t:  # a mixed method: which of its two rankings picked it
             rec["by"] = t["by"]
         out.append(rec)
-    stats: dict[str, Any] = {"candidates": n_sentences, "scored": n_tasks, "written": len(out)}
+    stats: dict[str, Any] = {"candidates": n_sentences, "scored": n_tasks, "written": len(out), "method": method}
     if diversity is not None:
         stats["pool"] = keep
         # the diversity pass saw only the pool: fewer than k distinct ones there, but more beyond it
@@ -443,8 +471,9 @@ def suggest(
     model : a :class:`~annotate.models.store.LoadedModel` or a model folder.
     records : sentence records (``annotate ingest`` output): a list, any iterable, or a DataFrame.
     field : which field's model scores (default: the first claim field of the model).
-    method : ``"rare-mix"`` (default), ``"margin+random"``, ``"entropy"``, ``"margin"`` or
-        ``"least-confidence"`` (see the module doc).
+    method : ``"auto"`` (default: ``rare-mix`` for a claim field, ``entropy`` for a stance
+        field), ``"rare-mix"``, ``"margin+random"``, ``"entropy"``, ``"margin"`` or
+        ``"least-confidence"`` (see the module doc). The records carry the method used.
     k : how many to return.
     diversity : if given, a TF-IDF cosine threshold above which a sentence counts as a duplicate of
         one already picked (see :func:`diverse`).
@@ -491,7 +520,8 @@ def suggest_file(
     set, whatever the file's size; the other arguments are :func:`suggest`'s (``n_jobs=None``:
     every core for a big file, see :func:`annotate.parallel.auto_jobs`). Written atomically.
     Returns counts: ``candidates`` (sentences not excluded), ``scored`` (tasks scored),
-    ``written``, and with ``diversity`` the ``pool`` size and whether it was ``pool_exhausted``.
+    ``written``, the ``method`` used (``auto`` resolved), and with ``diversity`` the ``pool`` size
+    and whether it was ``pool_exhausted``.
     """
     from annotate.io import ensure_not_input
 

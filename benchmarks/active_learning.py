@@ -6,7 +6,7 @@ test splits are never used):
 - **checkworthy**: CLEF-2019 CheckThat! Task 1 training debates (16,421 sentences, 2.7%
   check-worthy). Each seed splits the 19 debates, whole debates only, into a held-out set
   (at least 20% of the sentences), a cold-start set (at least 20%) and the pool (the rest,
-  about 9,800 sentences). The cold-start set trains the model a desk has before its first
+  7,900-9,800 sentences). The cold-start set trains the model a desk has before its first
   label: the recipe of :func:`annotate.bootstrap.bootstrap` (``make_claim_model(C=0.1)``, every
   positive and three negatives per positive) on debates that are neither pool nor held out.
   Scores: average precision of the check-worthy class over the held-out sentences (primary)
@@ -23,21 +23,28 @@ chosen by a strategy of :mod:`annotate.active`, up to ``--budget`` labels. Until
 5 labels (the least ``annotate train`` accepts) the desk has no model of its own: the cold-start
 model chooses (random sampling where there is none) and the curve scores "no model" (AP =
 the share of positives, F1 = 0). Strategies: random, entropy, margin, least-confidence,
-rare-mix, margin+random, cluster-margin, density (see :mod:`annotate.active`). With two classes entropy,
-margin and least confidence rank alike (each falls as ``|p - 0.5|`` grows), so on
-check-worthiness margin runs once and stands for the three (``tests/test_active_learning.py``
-checks that the three pick the same items).
+rare-mix, margin+random, cluster-margin, density (see :mod:`annotate.active`); the row
+``auto (default)`` is the one ``annotate suggest`` uses on that kind of field
+(:func:`annotate.suggest.resolve_method`: rare-mix for a claim field, entropy for stance). With
+two classes entropy, margin and least confidence rank alike (each falls as ``|p - 0.5|`` grows),
+so on check-worthiness margin runs once and stands for the three
+(``tests/test_active_learning.py`` checks that the three pick the same items).
 
 Every seed pairs all strategies on the same split and seed set. Reported per budget: the mean
-over seeds with a 95% t-interval; per strategy, the budgets where it is significantly worse than
-random (95% t-interval of the paired difference entirely below 0); and the labels it needs to
-reach random's final score (first budget where its mean curve reaches random's mean at
-``--budget``), with a 95% bootstrap interval over seeds (2,000 resamples of the seeds, both
-curves resampled together). ``>B`` means not reached within the budget.
+over seeds with a 95% t-interval; per strategy, the budgets where it is significantly better or
+worse than random (95% t-interval of the paired difference entirely above or below 0); and the
+labels it needs to reach random's final score (first budget where its mean curve reaches
+random's mean at ``--budget``), with a 95% bootstrap interval over seeds (2,000 resamples of
+the seeds, both curves resampled together). ``>B`` means not reached within the budget.
 
-Run (full study, about 40 minutes on one core):
-``python benchmarks/active_learning.py --seeds 5 --budget 2000 --plots docs/img --save al.json``;
-``--load al.json`` prints and plots again without simulating. CI runs ``--seeds 1 --budget 600``.
+Run (the figures of ``docs/active_learning.md``: about 45 minutes on one core of a shared
+2-core machine)::
+
+    python benchmarks/active_learning.py --seeds 10 --budget 2000 --plots docs/img --save curves.json
+
+``--load curves.json`` prints and plots again without simulating; runs of other seeds
+(``--first-seed``) can be loaded together (``--load a.json,b.json``). CI runs
+``--seeds 1 --budget 600``.
 """
 
 from __future__ import annotations
@@ -85,6 +92,7 @@ class Task:
     score: Callable[[Any, Split], dict[str, float]]
     empty: Callable[[Split], dict[str, float]]
     load: Callable[[Path], pd.DataFrame]
+    kind: str  # the kind of schema field the task is ("claim" or "stance"): what `suggest --method auto` reads
 
 
 # --- check-worthiness (CLEF-2019) ----------------------------------------------------------------
@@ -187,9 +195,9 @@ ALL = ("random", "entropy", "margin", "least-confidence", "rare-mix", "margin+ra
 TASKS: dict[str, Task] = {
     "checkworthy": Task("checkworthy", "check-worthiness, CLEF-2019 training debates", ("AP", "F1"), ALL,
                         {"entropy": "margin", "least-confidence": "margin"}, clef_split, clef_model, clef_score,
-                        clef_empty, clef_load),
+                        clef_empty, clef_load, "claim"),
     "stance": Task("stance", "stance, SemEval-2016 Task 6 A training tweets", ("F_avg", "macro-F1"), ALL, {},
-                   semeval_split, semeval_model, semeval_score, semeval_empty, semeval_load),
+                   semeval_split, semeval_model, semeval_score, semeval_empty, semeval_load, "stance"),
 }  # fmt: skip
 
 
@@ -358,8 +366,22 @@ def _fmt_ci(lo: float, hi: float, budget: int) -> str:
     return f"{_fmt_labels(lo, budget)}-{_fmt_labels(hi, budget)}"
 
 
+def with_default(result: dict[str, Any]) -> dict[str, Any]:
+    """The result with a row for ``annotate suggest``'s default method, as it resolves on this task."""
+    from annotate.suggest import DEFAULT_METHOD, resolve_method
+
+    used = resolve_method(DEFAULT_METHOD, TASKS[result["task"]].kind)
+    if used not in result["runs"]:
+        return result
+    name = f"{DEFAULT_METHOD} (default)"
+    runs = {"random": result["runs"]["random"], name: result["runs"][used]}
+    runs.update((s, r) for s, r in result["runs"].items() if s != "random")
+    return {**result, "runs": runs, "aliases": {**result.get("aliases", {}), name: used}}
+
+
 def report(result: dict[str, Any], budget: int) -> dict[str, Any]:
     """Print the task's tables (Markdown) and return its summary."""
+    result = with_default(result)
     runs = result["runs"]
     metric, second = result["metrics"]
     budgets = np.array([row["labels"] for row in runs["random"][0]])
@@ -428,6 +450,9 @@ def plot(result: dict[str, Any], folder: Path) -> Path:
               "cluster-margin": ("tab:purple", "-"), "density": ("tab:brown", "-")}  # fmt: skip
     metric, second = result["metrics"]
     n = len(runs["random"])
+    from annotate.suggest import DEFAULT_METHOD, resolve_method
+
+    default = resolve_method(DEFAULT_METHOD, TASKS[result["task"]].kind)
     panels = [(axes[0], metric, False), (axes[1], metric, True), (axes[2], second, False)]
     for ax, met, paired in panels:
         rand = matrix(runs["random"], met)
@@ -438,6 +463,8 @@ def plot(result: dict[str, Any], folder: Path) -> Path:
             mean, lo, hi = t_interval(m - rand if paired else m)
             color, ls = styles.get(s, (None, "-"))
             label = s if s != "margin" or not result.get("aliases") else "margin = entropy = least-confidence"
+            if s == default:
+                label += ", the default (suggest --method auto)"
             ax.plot(budgets, mean, color=color, ls=ls, lw=2 if s == "random" else 1.5, label=label)
             if not np.isnan(lo).all():
                 ax.fill_between(budgets, lo, hi, color=color, alpha=0.12)
@@ -480,15 +507,18 @@ def merge(saved: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for results in saved:
         for r in results:
+            seeds = r.get("seeds", list(range(len(r["runs"]["random"]))))  # files before --first-seed: 0, 1, ...
             if r["task"] not in out:
-                out[r["task"]] = json.loads(json.dumps(r))
+                out[r["task"]] = {**json.loads(json.dumps(r)), "seeds": seeds}
                 continue
             m = out[r["task"]]
+            if set(seeds) & set(m["seeds"]):
+                raise SystemExit(f"{r['task']}: seeds {sorted(set(seeds) & set(m['seeds']))} are loaded twice")
             for s, runs in r["runs"].items():
                 m["runs"].setdefault(s, []).extend(runs)
             m["cold_start"] += r["cold_start"]
             m["sizes"] += r["sizes"]
-            m["seeds"] = m.get("seeds", []) + r.get("seeds", [])
+            m["seeds"] += seeds
     return list(out.values())
 
 
@@ -509,7 +539,7 @@ def main() -> None:
     )
     ap.add_argument("--first-seed", type=int, default=0, help="seeds are FIRST, FIRST+1, ... (runs to --load together)")
     ap.add_argument("--plots", type=Path, default=None, help="write one PNG per task into this folder")
-    ap.add_argument("--save", type=Path, default=None, help="write the curves as JSON")
+    ap.add_argument("--save", type=Path, default=None, help="write the curves as JSON (with --load: merged)")
     ap.add_argument("--load", default=None, help="report saved curves (comma-separated JSON files, merged) instead")
     args = ap.parse_args()
     args.strategies = [s.strip() for s in args.strategies.split(",")]
@@ -521,6 +551,8 @@ def main() -> None:
     if args.load:
         results = merge([json.loads(Path(p).read_text("utf-8")) for p in args.load.split(",")])
         args.budget = int(results[0]["runs"]["random"][0][-1]["labels"])
+        if args.save:
+            args.save.write_text(json.dumps(results), "utf-8")
     else:
         print(f"# active_learning, {time.strftime('%Y-%m-%d %H:%M')}: seeds {args.seeds}, seed set {args.seed_size}, "
               f"batch {args.batch}, budget {args.budget}", flush=True)  # fmt: skip

@@ -341,19 +341,52 @@ def test_margin_plus_random_in_suggest_is_half_margin_and_the_same_however_chunk
     assert m[random_half].min() < np.sort(m)[-10]
 
 
-def test_the_default_method_of_suggest_is_the_one_the_study_recommends():
+def test_the_default_method_is_auto_everywhere():
     import inspect
 
     from annotate import suggest as sg
     from annotate.cli import suggest_command
 
-    assert sg.DEFAULT_METHOD == "rare-mix"
+    assert sg.DEFAULT_METHOD == "auto"
     assert inspect.signature(sg.suggest).parameters["method"].default == sg.DEFAULT_METHOD
     assert inspect.signature(sg.suggest_file).parameters["method"].default == sg.DEFAULT_METHOD
     assert inspect.signature(suggest_command).parameters["method"].default == sg.DEFAULT_METHOD
 
 
-def test_cli_suggest_uses_rare_mix_by_default(cli, demo, tmp_path):
+def test_auto_is_rare_mix_for_a_claim_field_and_entropy_for_stance():
+    from annotate.suggest import resolve_method
+
+    assert resolve_method("auto", "claim") == "rare-mix"
+    assert resolve_method("auto", "stance") == "entropy"
+    assert resolve_method("auto", "claim", has_counts=False) == "entropy"
+    assert resolve_method("margin", "claim") == "margin"
+
+
+def test_suggest_auto_on_each_field_of_the_demo_model(demo, tmp_path):
+    import shutil
+
+    from annotate.suggest import suggest
+
+    path, schema, model = demo
+    recs = _records(40)
+    claim = suggest(path, recs, schema, field="claim_type", k=6)
+    assert {r["method"] for r in claim} == {"rare-mix"}
+    assert [r["sentence_id"] for r in claim] == [
+        r["sentence_id"] for r in suggest(path, recs, schema, field="claim_type", k=6, method="rare-mix")
+    ]
+    stance = suggest(path, recs, schema, field="stance", k=6)
+    assert {r["method"] for r in stance} == {"entropy"}
+    assert [(r["sentence_id"], r["target"]) for r in stance] == [
+        (r["sentence_id"], r["target"]) for r in suggest(path, recs, schema, field="stance", k=6, method="entropy")
+    ]
+    # a model folder without class counts: auto falls back to entropy rather than failing
+    bare = tmp_path / "bare"
+    shutil.copytree(path, bare)
+    (bare / "report.json").unlink()
+    assert {r["method"] for r in suggest(bare, recs, schema, field="claim_type", k=3)} == {"entropy"}
+
+
+def test_cli_suggest_uses_auto_by_default_and_says_what_it_used(cli, demo, tmp_path):
     import json
 
     from models_data import write_jsonl
@@ -362,9 +395,12 @@ def test_cli_suggest_uses_rare_mix_by_default(cli, demo, tmp_path):
     sents = write_jsonl(tmp_path / "s.jsonl", _records(30))
     code, out, err = cli("suggest", path, sents, "-k", "4", "-o", tmp_path / "sg.jsonl")
     assert code == 0, err
-    assert "by rare-mix" in out
+    assert "(of 30 candidates, by rare-mix)" in out
     rows = [json.loads(x) for x in (tmp_path / "sg.jsonl").read_text().splitlines()]
     assert [r["by"] for r in rows] == ["rare-certainty", "margin"] * 2
+    code, out, err = cli("suggest", path, sents, "-k", "4", "--field", "stance", "-o", tmp_path / "st.jsonl")
+    assert code == 0, err
+    assert "by entropy" in out
 
 
 def test_mix_rankings_fills_from_either_side_and_never_repeats():

@@ -133,7 +133,7 @@ def test_cli_suggest_unknown_method(cli, model_dir, tmp_path):
     code, _, err = cli("suggest", model_dir, sents, "--method", "vibes", "-o", tmp_path / "sg.jsonl")
     assert code == 2
     assert err.strip() == (
-        "error: unknown method 'vibes'. use one of: least-confidence, margin, entropy, rare-mix, margin+random."
+        "error: unknown method 'vibes'. use one of: auto, least-confidence, margin, entropy, rare-mix, margin+random."
     )
 
 
@@ -186,7 +186,7 @@ def test_streamed_top_k_equals_a_full_sort_and_breaks_ties_by_input_order(model_
     got = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["sentence_id"] for r in got] == [t["sentence_id"] for _, t in ranked[:k]]
     assert [r["score"] for r in got] == [round(s, 4) for s, _ in ranked[:k]]
-    assert summary == {"candidates": 240, "scored": 240, "written": k}
+    assert summary == {"candidates": 240, "scored": 240, "written": k, "method": "entropy"}
 
 
 def test_diversity_pool_is_bounded_and_says_when_it_runs_out(model_dir, schema_path, tmp_path):
