@@ -598,7 +598,14 @@ def suggest_command(
         "suggestions.jsonl"
     ),
     k: Annotated[int, typer.Option("-k", help="How many to suggest.")] = 50,
-    method: Annotated[str, typer.Option("--method", help="entropy, margin or least-confidence.")] = "entropy",
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="auto (rare-mix for a claim field, entropy for stance), rare-mix, margin+random, entropy, margin "
+            "or least-confidence.",
+        ),
+    ] = "auto",
     diversity: Annotated[
         float | None, typer.Option("--diversity", help="Skip sentences this TF-IDF-similar to one picked (0-1).")
     ] = None,
@@ -631,7 +638,7 @@ def suggest_command(
         dask=dask,
         progress=_is_tty(),
     )
-    _echo(f"wrote {s['written']} suggestions (of {s['candidates']} candidates, by {method}) to {output}")
+    _echo(f"wrote {s['written']} suggestions (of {s['candidates']} candidates, by {s['method']}) to {output}")
     if s.get("pool_exhausted"):
         _echo(f"note: only {s['written']} distinct sentences among the best {s['pool']}; raise --pool for more")
 

@@ -123,7 +123,7 @@ def test_cli_suggest_writes_top_k(cli, model_dir, tmp_path):
     labelled = write_csv(tmp_path / "gold.csv", [{"sentence_id": "s000", "field": "claim_type", "label": "Opinion"}])
     code, out, err = cli("suggest", model_dir, sents, "-k", "2", "--exclude", labelled, "-o", tmp_path / "sg.jsonl")
     assert code == 0, err
-    assert out.strip() == f"wrote 2 suggestions (of 4 candidates, by entropy) to {tmp_path / 'sg.jsonl'}"
+    assert out.strip() == f"wrote 2 suggestions (of 4 candidates, by rare-mix) to {tmp_path / 'sg.jsonl'}"
     rows = [json.loads(x) for x in (tmp_path / "sg.jsonl").read_text().splitlines()]
     assert [r["rank"] for r in rows] == [1, 2] and "s000" not in {r["sentence_id"] for r in rows}
 
@@ -132,7 +132,9 @@ def test_cli_suggest_unknown_method(cli, model_dir, tmp_path):
     sents = write_jsonl(tmp_path / "s.jsonl", sentences(TEXTS))
     code, _, err = cli("suggest", model_dir, sents, "--method", "vibes", "-o", tmp_path / "sg.jsonl")
     assert code == 2
-    assert err.strip() == "error: unknown method 'vibes'. use one of: least-confidence, margin, entropy."
+    assert err.strip() == (
+        "error: unknown method 'vibes'. use one of: auto, least-confidence, margin, entropy, rare-mix, margin+random."
+    )
 
 
 # --- streaming: bounded candidates, ties by input order, the same output however it is spread -------------------
@@ -180,11 +182,11 @@ def test_streamed_top_k_equals_a_full_sort_and_breaks_ties_by_input_order(model_
     # cut inside a run of equal scores, so which of the tied sentences make it is decided by the tie rule
     cut = next(i for i in range(1, len(ranked) - 1) if ranked[i][0] == ranked[i + 1][0])
     k = cut + 1
-    summary = suggest_file(model_dir, path, tmp_path / "out.jsonl", schema, k=k, chunksize=12)
+    summary = suggest_file(model_dir, path, tmp_path / "out.jsonl", schema, k=k, method="entropy", chunksize=12)
     got = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["sentence_id"] for r in got] == [t["sentence_id"] for _, t in ranked[:k]]
     assert [r["score"] for r in got] == [round(s, 4) for s, _ in ranked[:k]]
-    assert summary == {"candidates": 240, "scored": 240, "written": k}
+    assert summary == {"candidates": 240, "scored": 240, "written": k, "method": "entropy"}
 
 
 def test_diversity_pool_is_bounded_and_says_when_it_runs_out(model_dir, schema_path, tmp_path):
@@ -251,7 +253,7 @@ def test_cli_suggest_jobs_and_unreachable_dask(cli, model_dir, tmp_path):
     assert code == 0, err
     code, out, err = cli("suggest", model_dir, sents, "-k", "5", "-j", "2", "-o", tmp_path / "two.jsonl")
     assert code == 0, err
-    assert out.strip() == f"wrote 5 suggestions (of 60 candidates, by entropy) to {tmp_path / 'two.jsonl'}"
+    assert out.strip() == f"wrote 5 suggestions (of 60 candidates, by rare-mix) to {tmp_path / 'two.jsonl'}"
     assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
     code, out, err = cli("suggest", model_dir, sents, "--dask", "tcp://127.0.0.1:9", "-o", tmp_path / "d.jsonl")
     assert code == 2 and len(err.strip().splitlines()) == 1
