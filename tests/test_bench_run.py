@@ -12,6 +12,7 @@ from sklearn.model_selection import TunedThresholdClassifierCV
 
 from annotate.bench import run_benchmark
 from annotate.bench.run import BENCHMARKS, results_table
+from tests.conftest import needs_shared_data
 from tests.test_bench_loaders import write_claimbuster, write_fnc
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -130,7 +131,7 @@ def _subsample(src: pd.DataFrame, col: str, n: int) -> pd.DataFrame:
     return src[src[col].isin(keep)]
 
 
-needs_data = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"no benchmark data in {SHARED_DATA}")
+needs_data = needs_shared_data(SHARED_DATA)  # skipped without the data, except in CI, where it fails
 
 
 @needs_data

@@ -26,9 +26,10 @@ from annotate.matching import (
     save_index,
     save_reranker,
 )
+from tests.conftest import needs_shared_data, require_shared_data
 
 CLEF = Path(__file__).resolve().parents[2] / "shared" / "data" / "clef2020_checkthat_task2"
-needs_clef = pytest.mark.skipif(not CLEF.is_dir(), reason=f"no CheckThat! 2020 data in {CLEF}")
+needs_clef = needs_shared_data(CLEF)  # skipped without the data, except in CI, where it fails
 
 
 def one_line(stderr: str) -> str:
@@ -449,8 +450,7 @@ def tfidf_map5(data: Path, split: str, **vectorizer) -> float:
 
 @pytest.fixture(scope="module")
 def slice_dir(tmp_path_factory) -> Path:
-    if not CLEF.is_dir():
-        pytest.skip(f"no CheckThat! 2020 data in {CLEF}")
+    require_shared_data(CLEF)
     return clef_slice(tmp_path_factory.mktemp("clef2020") / "data")
 
 
