@@ -39,16 +39,8 @@ __all__ = ["CONFIG_NAME", "Desk", "InitSummary", "find_desk", "init_desk", "defa
 
 CONFIG_NAME = "annotate.toml"
 
-# setting in annotate.toml -> the option (parameter name) it is the default of
-_OPTIONS = {
-    "schema": "schema",
-    "targets": "targets",
-    "guidelines": "guidelines",
-    "project": "project",
-    "models": "models",
-    "url": "url",
-    "data_dir": "data_dir",
-}
+# the settings of annotate.toml: each is the default of the command option (parameter) of its name
+_OPTIONS = frozenset({"schema", "targets", "guidelines", "project", "models", "url", "data_dir"})
 _PATHS = {"schema", "targets", "guidelines", "models", "data_dir"}
 # Commands whose --schema defaults to the model's own schema (its card), not the desk's: a desk
 # setting there would hide a model trained for another schema instead of refusing it.
@@ -63,10 +55,6 @@ class Desk:
 
     root: Path
     settings: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def path(self) -> Path:
-        return self.root / CONFIG_NAME
 
 
 def _load(path: Path) -> Desk:
@@ -84,7 +72,7 @@ def _load(path: Path) -> Desk:
             path=path,
             hint="remove it; set LABEL_STUDIO_API_KEY instead",
         )
-    unknown = sorted(set(flat) - set(_OPTIONS))
+    unknown = sorted(set(flat) - _OPTIONS)
     if unknown:
         raise InputError(
             f"unknown setting(s): {', '.join(unknown)}",
@@ -128,8 +116,7 @@ def default_map(command: Any, desk: Desk | None, env: dict[str, str] | None = No
             return {n: m for n, c in sub.items() if (m := walk(c, n))}
         names = {p.name for p in cmd.params}
         out = {}
-        for key, value in settings.items():
-            option = _OPTIONS[key]
+        for option, value in settings.items():
             if option not in names:
                 continue
             if option == "schema" and name in _MODEL_SCHEMA_COMMANDS:

@@ -32,7 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from annotate.errors import InputError, StudioError
 from annotate.io import atomic_write, dumps, utc_stamp
@@ -40,6 +40,8 @@ from annotate.progress import progress as progress_line
 from annotate.schema import Schema
 from annotate.studio.client import Studio, api_call, find_project, project_lock
 from annotate.studio.push import parse_description
+
+_T = TypeVar("_T")
 
 __all__ = [
     "COLUMNS",
@@ -391,31 +393,43 @@ def _export_tasks(fh: IO[bytes], backend: Any) -> Iterator[dict[str, Any]]:
         yield task
 
 
+def _parse_export(export: IO[bytes], parse: Callable[[Iterator[dict[str, Any]]], _T]) -> _T:
+    """``parse`` the tasks of an export file, with ijson's C backend, else its pure-Python one.
+
+    The C backend is several times faster; an integer beyond 64 bits (which json.loads reads)
+    sends the whole file through the pure-Python backend instead, from the start: ``parse`` must
+    start its work afresh on each call.
+    """
+    import ijson
+
+    for backend in (ijson, ijson.get_backend("python")):
+        try:
+            return parse(_export_tasks(export, backend))
+        except _BigInteger:
+            continue
+    raise AssertionError("the pure-Python backend reads integers of any size")  # pragma: no cover
+
+
 def _flatten_export(
     export: IO[bytes], table: IO[str], schema: Schema, *, snapshot: str, project: str, tick: Callable[..., None]
 ) -> SummaryCounter:
     """Parse the export file task by task, writing each task's rows to ``table``; return the counts."""
-    import ijson
 
-    # the C backend is several times faster; an integer beyond 64 bits (which json.loads reads)
-    # sends the whole file through the pure-Python backend instead, from the start
-    for backend in (ijson, ijson.get_backend("python")):
+    def flatten_all(tasks: Iterator[dict[str, Any]]) -> SummaryCounter:
         table.seek(0)
         table.truncate()
         counter = SummaryCounter(snapshot=snapshot, project=project)
         users: dict[int, str] = {}
-        try:
-            for task in _export_tasks(export, backend):
-                rows = list(task_rows(task, schema, users, snapshot=snapshot, project=project))
-                counter.add(task, rows)
-                table.writelines(dumps(row) + "\n" for row in rows)
-                if counter.tasks % 256 == 0:
-                    tick(counter.tasks)
-            tick(counter.tasks)
-            return counter
-        except _BigInteger:
-            continue
-    raise AssertionError("the pure-Python backend reads integers of any size")  # pragma: no cover
+        for task in tasks:
+            rows = list(task_rows(task, schema, users, snapshot=snapshot, project=project))
+            counter.add(task, rows)
+            table.writelines(dumps(row) + "\n" for row in rows)
+            if counter.tasks % 256 == 0:
+                tick(counter.tasks)
+        tick(counter.tasks)
+        return counter
+
+    return _parse_export(export, flatten_all)
 
 
 #: The keys of a task's data that gold and conflicts files carry, so an editor can read them.
@@ -428,28 +442,24 @@ def snapshot_tasks(table_path: str | Path) -> dict[tuple[str, str], dict[str, An
     Only :data:`TASK_CONTEXT_KEYS` are kept (streamed with ijson: an export of 100k tasks is read
     one task at a time). An empty dict when the table has no export beside it.
     """
-    import ijson
-
     name = Path(table_path).name
     export = Path(table_path).with_name(name.removesuffix(".annotations.jsonl") + ".export.json")
-    out: dict[tuple[str, str], dict[str, Any]] = {}
     if not export.is_file():
-        return out
-    with export.open("rb") as fh:
-        for backend in (ijson, ijson.get_backend("python")):  # as _flatten_export: C first
-            out.clear()
-            try:
-                for task in _export_tasks(fh, backend):
-                    data = task.get("data") if isinstance(task, dict) else None
-                    if not isinstance(data, dict) or not data.get("sentence_id"):
-                        continue
-                    out[(str(data["sentence_id"]), str(data.get("target_id") or ""))] = {
-                        k: data[k] for k in TASK_CONTEXT_KEYS if data.get(k) not in (None, "")
-                    }
-                return out
-            except _BigInteger:
+        return {}
+
+    def context(tasks: Iterator[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        for task in tasks:
+            data = task.get("data") if isinstance(task, dict) else None
+            if not isinstance(data, dict) or not data.get("sentence_id"):
                 continue
-    return out
+            out[(str(data["sentence_id"]), str(data.get("target_id") or ""))] = {
+                k: data[k] for k in TASK_CONTEXT_KEYS if data.get(k) not in (None, "")
+            }
+        return out
+
+    with export.open("rb") as fh:
+        return _parse_export(fh, context)
 
 
 def write_snapshot(
@@ -478,7 +488,7 @@ def write_snapshot(
     export_path, table_path, summary_path = paths
     made = [p for p in (folder, *folder.parents) if not p.exists()]  # folders this call creates
     try:
-        counter, summary = _write_snapshot_files(chunks, schema, project, paths, progress)
+        summary = _write_snapshot_files(chunks, schema, project, paths, progress)
     except BaseException:
         for empty in made:  # a failed pull leaves no empty folder behind either
             with contextlib.suppress(OSError):
@@ -493,7 +503,7 @@ def write_snapshot(
 
 def _write_snapshot_files(
     chunks: Iterable[bytes], schema: Schema, project: str, paths: list[Path], progress: bool
-) -> tuple[SummaryCounter, dict[str, Any]]:
+) -> dict[str, Any]:
     export_path, table_path, summary_path = paths
     with contextlib.ExitStack() as stack:
         # on success the renames run in reverse: summary, export, then the table, which is what
@@ -512,7 +522,7 @@ def _write_snapshot_files(
             counter = _flatten_export(export, table, schema, snapshot=export_path.name, project=project, tick=tick)
         summary = counter.result()
         summary_fh.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    return counter, summary
+    return summary
 
 
 def create_export(studio: Studio, project_id: int, title: str = EXPORT_TITLE) -> int:
