@@ -734,19 +734,13 @@ class Backend:
                     bases.append(load_labels(path, self.schema, sentences=self.sentences, on_missing_label="skip"))
             base = pd.concat(bases, ignore_index=True) if bases else None
             if base is not None and len(base):
-                # one row per (sentence, or text when a row has no id; field; target): --labels, read
-                # last, wins over the inherited labels (which often are the same file); the
-                # annotations win over both
-                item = base["sentence_id"].where(base["sentence_id"].notna(), "text:" + base["text"])
-                dupes = pd.DataFrame({"i": item, "f": base["field"], "t": base["target"]}).duplicated(keep="last")
-                base = base[~dupes.to_numpy()].reset_index(drop=True)
-                if frames:
-                    seen = set(zip(frames[0]["sentence_id"], frames[0]["field"], frames[0]["target"], strict=True))
-                    keep = [
-                        (s, f, t) not in seen or s is None
-                        for s, f, t in zip(base["sentence_id"], base["field"], base["target"], strict=True)
-                    ]
-                    base = base[keep]
+                # one row per (sentence, or text when a row has no id; field; target), the newest
+                # source winning: the inherited labels, then --labels (often the same file), then
+                # the annotations. Only base rows are dropped: the annotations stay as resolved.
+                both = pd.concat([base, *frames], ignore_index=True)
+                item = both["sentence_id"].where(both["sentence_id"].notna(), "text:" + both["text"])
+                later = pd.DataFrame({"i": item, "f": both["field"], "t": both["target"]}).duplicated(keep="last")
+                base = base[~later.iloc[: len(base)].to_numpy()].reset_index(drop=True)
                 frames.insert(0, base)
             if not frames or not sum(len(f) for f in frames):
                 raise InputError("no labels to learn from yet", hint="annotate some tasks, or pass base labels")
