@@ -81,8 +81,30 @@ def new_page(browser: Any, **context_options: Any) -> Any:
     return context.new_page()
 
 
+def _open_form(page: Any, url: str) -> None:
+    """Open the Django form at ``url`` and wait until its e-mail field is there.
+
+    A page left by an earlier step can still have a navigation of its own in flight (the React
+    app redirecting after a 401), which may land after ours: the form is then not on screen.
+    One more ``goto`` is the remedy; if the field is still missing the failure names the URL the
+    page ended on and leaves a screenshot, instead of a bare locator timeout.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    field = 'input[name="email"]'
+    for attempt in (1, 2):
+        page.goto(url, wait_until="load")
+        try:
+            page.wait_for_selector(field, state="visible", timeout=TIMEOUT_MS // 2)
+            return
+        except PlaywrightTimeout:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=SCREENSHOTS / f"form-missing-{attempt}.png")
+    raise AssertionError(f"no e-mail field after opening {url} twice: the page is at {page.url}")
+
+
 def _submit_form(page: Any, url: str, email: str, password: str) -> None:
-    page.goto(url, wait_until="domcontentloaded")
+    _open_form(page, url)
     page.fill('input[name="email"]', email)
     page.fill('input[name="password"]', password)
     with page.expect_navigation(wait_until="domcontentloaded"):

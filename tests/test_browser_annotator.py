@@ -171,7 +171,10 @@ def test_annotator_labels_submits_skips_and_pull_sees_it(studio, browser, screen
     invite = ls.organizations.invites.get_invite_link()
     page = new_page(browser)
     signup(page, studio.url, invite.invite_url, email, password)
-    page.context.clear_cookies()
+    # log in again from a fresh context: clearing the cookies of the signed-up page would leave
+    # its app running, and its redirect to the login page could race with ours
+    page.context.close()
+    page = new_page(browser)
     browser_login(page, studio.url, email, password)
     assert whoami(page, studio.url)["email"] != studio.email  # the annotator, not the admin
 
