@@ -10,6 +10,8 @@ a folder, a full disk) is one line too. Anything else is a bug and keeps its tra
 from __future__ import annotations
 
 import errno
+import importlib
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +21,33 @@ from typer.core import TyperGroup
 
 from annotate.errors import AnnotateError, InputError, ModelError, StudioError
 from annotate.progress import is_tty as _is_tty
+
+# Typer 0.29 vendors its own copy of click, and older releases use click itself: take the usage
+# error classes from the one typer raises rather than importing either by name.
+_UsageError: type[Exception] = typer.BadParameter.__mro__[1]
+_NoArgsIsHelp: tuple[type[Exception], ...] = tuple(
+    cls for cls in [getattr(sys.modules[typer.BadParameter.__module__], "NoArgsIsHelpError", None)] if cls
+)
+
+
+class _OneLineUsageError(_UsageError):  # type: ignore[misc,valid-type]
+    """A misspelt option or a value outside an option's choices: one line and exit 2, like bad input.
+
+    Click would print the usage block, a hint and the error on four lines; the standard for a
+    user's mistake here is one line that says what is wrong and what to do.
+    """
+
+    def show(self, file: Any = None) -> None:
+        command = self.ctx.command_path if self.ctx is not None else "annotate"
+        typer.echo(f"error: {self.format_message()} run `{command} --help` for the options.", err=True)
+
+
+def _one_line(err: Exception) -> Exception:
+    if isinstance(err, (_OneLineUsageError, *_NoArgsIsHelp)):
+        return err
+    message = err.format_message()  # type: ignore[attr-defined]
+    message += "" if message.endswith((".", "?", "!")) else "."
+    return _OneLineUsageError(message, ctx=err.ctx)  # type: ignore[attr-defined]
 
 
 class _Group(TyperGroup):
@@ -33,11 +62,16 @@ class _Group(TyperGroup):
             except AnnotateError as err:
                 typer.echo(f"error: {err}", err=True)
                 raise typer.Exit(exit_status(err)) from None
-        return super().make_context(info_name, args, parent, **extra)
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except _UsageError as err:
+            raise _one_line(err) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except _UsageError as err:  # a sub-command's options are parsed here
+            raise _one_line(err) from None
         except AnnotateError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(exit_status(err)) from None
@@ -117,6 +151,28 @@ _AutoJobsOpt = Annotated[
 ]
 
 
+def _one_of(module: str, name: str) -> Any:
+    """A callback that checks an option's value against the library's list ``module.name``.
+
+    The check runs while the command line is parsed, before any file is read, and a wrong value is
+    a usage error (one line, exit 2). The library is imported only then, so that ``--help`` and
+    the other commands stay fast.
+    """
+
+    def check(value: str | None) -> str | None:
+        allowed = list(getattr(importlib.import_module(module), name))
+        if value is not None and value not in allowed:
+            raise typer.BadParameter(f"'{value}' is not one of: {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+_ResolveMethodOpt = typer.Option(
+    "--method", help="majority or dawid-skene.", callback=_one_of("annotate.resolve", "METHODS")
+)
+
+
 def _echo(message: str) -> None:
     typer.echo(message)
 
@@ -164,7 +220,7 @@ def ingest(
 def quickstart(
     workdir: Annotated[Path, typer.Option(help="Where outputs of the main job go.")] = Path("out"),
 ) -> None:
-    """The main job on the embedded default: ingest the sample corpus (more stages as they land)."""
+    """The main job on the embedded default: ingest the sample corpus, pre-annotate it, push it to Label Studio."""
     from annotate.quickstart import quickstart as run
 
     for line in run(workdir=workdir):
@@ -385,8 +441,12 @@ def agree(
 def resolve_command(
     path: _AnnotationsArg,
     output: Annotated[Path, typer.Option("-o", "--output", help="Gold labels JSONL to write.")] = Path("gold.jsonl"),
-    method: Annotated[str, typer.Option("--method", help="majority or dawid-skene.")] = "majority",
-    on_tie: Annotated[str, typer.Option("--on-tie", help="conflict (list ties for review) or error.")] = "conflict",
+    method: Annotated[str, _ResolveMethodOpt] = "majority",
+    on_tie: Annotated[str, typer.Option(
+            "--on-tie",
+            help="conflict (list ties for review) or error.",
+            callback=_one_of("annotate.resolve", "TIE_POLICIES"),
+        )] = "conflict",
     review: Annotated[
         Path | None, typer.Option("--review", help="Reviewer answers (`annotate review pull`); they win.")
     ] = None,
@@ -460,7 +520,7 @@ def review_push_command(
     path: _AnnotationsArg,
     project: Annotated[str | None, typer.Option(help="Source project title [default: from the table].")] = None,
     review_project: Annotated[str | None, typer.Option(help="[default: '<project> (review)'].")] = None,
-    method: Annotated[str, typer.Option("--method", help="majority or dawid-skene.")] = "majority",
+    method: Annotated[str, _ResolveMethodOpt] = "majority",
     schema: _SchemaOpt = None,
     url: _Url = None,
     token: _Token = None,
@@ -528,7 +588,9 @@ def train_command(
     field: Annotated[str | None, typer.Option("--field", help="Field of rows that name none.")] = None,
     n_splits: Annotated[int, typer.Option("--n-splits", help="Folds of the grouped cross-validation.")] = 5,
     min_per_class: Annotated[int, typer.Option("--min-per-class", help="Fewest labels a class may have.")] = 5,
-    on_rare_class: Annotated[str, typer.Option("--on-rare-class", help="error or drop.")] = "error",
+    on_rare_class: Annotated[str, typer.Option(
+            "--on-rare-class", help="error or drop.", callback=_one_of("annotate.models.train", "RARE_CLASS_POLICIES")
+        )] = "error",
     learning_curve: Annotated[bool, typer.Option(help="Also score on 25/50/75% of each fold.")] = True,
     preset: Annotated[
         str,
@@ -536,6 +598,7 @@ def train_command(
             "--preset",
             help="Models to build: default, checkworthy (context, speaker), stance-tweet (per-target n-grams), "
             "stance-document (claim vs long text). See docs/models.md.",
+            callback=_one_of("annotate.models.presets", "PRESETS"),
         ),
     ] = "default",
 ) -> None:
@@ -566,7 +629,11 @@ def predict_command(
         "predictions.jsonl"
     ),
     schema: _ModelSchemaOpt = None,
-    targets: Annotated[str, typer.Option("--targets", help="Stance targets: concerned (keywords) or all.")] = (
+    targets: Annotated[str, typer.Option(
+            "--targets",
+            help="Stance targets: concerned (keywords) or all.",
+            callback=_one_of("annotate.models.predict", "TARGET_MODES"),
+        )] = (
         "concerned"
     ),
     jobs: _AutoJobsOpt = None,
@@ -604,6 +671,7 @@ def suggest_command(
             "--method",
             help="auto (rare-mix for a claim field, entropy for stance), rare-mix, margin+random, entropy, margin "
             "or least-confidence.",
+            callback=_one_of("annotate.suggest", "METHODS"),
         ),
     ] = "auto",
     diversity: Annotated[

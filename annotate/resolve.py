@@ -77,6 +77,7 @@ CONFLICT_COLUMNS = [
     "detail",
 ]
 METHODS = ("majority", "dawid-skene")
+TIE_POLICIES = ("conflict", "error")  # list a tie for review, or refuse to resolve
 _TIE_TOL = 1e-9
 
 
@@ -176,7 +177,7 @@ def resolve(
     """
     if method not in METHODS:
         raise InputError(f"unknown method '{method}'", hint=f"use one of: {', '.join(METHODS)}")
-    if on_tie not in ("conflict", "error"):
+    if on_tie not in TIE_POLICIES:
         raise InputError(f"unknown on_tie policy '{on_tie}'", hint="use 'conflict' or 'error'")
     if min_annotators < 1:
         raise InputError(f"min_annotators must be 1 or more; got {min_annotators}", hint="e.g. --min-annotators 2")

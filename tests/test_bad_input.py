@@ -157,3 +157,79 @@ def test_broken_schema_fails_with_one_line(cli, tmp_path, xml, expected):
     assert code == 2
     line = one_line(err)
     assert "broken.xml" in line and expected in line, line
+
+
+# --- options: a wrong value is a usage error on one line, before any file is read -------------
+
+
+def _options_that_check_their_value():
+    """Every (command path, option) whose value is checked: numbers and closed lists of choices."""
+    import typer
+
+    from annotate.cli import app
+
+    found = []
+
+    def walk(command, path):
+        if hasattr(command, "list_commands"):
+            ctx = typer.Context(command)
+            for name in command.list_commands(ctx):
+                walk(command.get_command(ctx, name), [*path, name])
+            return
+        required = [p for p in command.params if p.param_type_name == "argument" and p.required]
+        for param in command.params:
+            if param.param_type_name != "option" or param.is_flag:
+                continue
+            kind = getattr(param.type_descriptor, "annotation", None)
+            if param.callback is not None or kind in (int, float, int | None, float | None):
+                found.append((path, param.opts[-1], len(required)))
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+_CHECKED_OPTIONS = _options_that_check_their_value()
+
+
+def test_the_closed_lists_of_choices_are_all_checked():
+    names = {(" ".join(path), opt) for path, opt, _ in _CHECKED_OPTIONS}
+    for closed in [
+        ("resolve", "--method"),
+        ("resolve", "--on-tie"),
+        ("review push", "--method"),
+        ("train", "--on-rare-class"),
+        ("train", "--preset"),
+        ("predict", "--targets"),
+        ("suggest", "--method"),
+    ]:
+        assert closed in names, closed
+
+
+@pytest.mark.parametrize(
+    "path, option, n_args", _CHECKED_OPTIONS, ids=[" ".join([*p, o]) for p, o, _ in _CHECKED_OPTIONS]
+)
+def test_a_wrong_option_value_is_one_line_and_exit_2(cli, tmp_path, path, option, n_args):
+    # the positional arguments name files that do not exist: the option must be refused first
+    args = [*path, *(str(tmp_path / f"missing-{i}") for i in range(n_args)), option, "bogus!"]
+    code, stdout, stderr = cli(*args)
+    assert code == 2, (code, stdout, stderr)
+    line = one_line(stderr)
+    assert "Invalid value for" in line and option in line and "--help" in line, line
+
+
+def test_a_misspelt_option_or_command_is_one_line_and_exit_2(cli, tmp_path):
+    code, _, stderr = cli("train", tmp_path / "labels.jsonl", "--on-rare-clas", "drop")
+    assert code == 2
+    assert "No such option: --on-rare-clas" in one_line(stderr)
+    code, _, stderr = cli("trian")
+    assert code == 2
+    assert "Did you mean 'train'?" in one_line(stderr)
+
+
+def test_the_library_refuses_an_unknown_targets_mode_as_input(tmp_path):
+    from annotate.errors import InputError
+    from annotate.models.predict import pairs
+    from annotate.schema import Schema, default_schema_path
+
+    with pytest.raises(InputError, match="unknown targets mode 'every'"):
+        pairs([{"sentence_id": "a", "text": "x"}], Schema.from_file(default_schema_path()), targets="every")

@@ -122,6 +122,9 @@ def _add_position(records: list[dict[str, Any]]) -> None:
             n = last.get(str(r.get("doc_id", "")), 0)
             r["position"] = int(r.get("index", 0) or 0) / n if n else 0.0
 
+# which stance targets a sentence is scored against: those its keywords concern, or every one
+TARGET_MODES = ("concerned", "all")
+
 
 def pairs(records: list[dict[str, Any]], schema: Schema, *, targets: str = "concerned") -> list[dict[str, Any]]:
     """(sentence, target) rows for stance: ``targets="concerned"`` (keyword match) or ``"all"``.
@@ -129,8 +132,8 @@ def pairs(records: list[dict[str, Any]], schema: Schema, *, targets: str = "conc
     A record that already has a ``target`` keeps just that one. Rows get ``target`` (the name the
     model reads) and ``target_id`` (the schema id, or the given text when the schema lacks it).
     """
-    if targets not in ("concerned", "all"):
-        raise ValueError(f"targets must be 'concerned' or 'all'; got {targets!r}")
+    if targets not in TARGET_MODES:
+        raise InputError(f"unknown targets mode '{targets}'", hint="use --targets concerned or --targets all")
     out = []
     for r in records:
         if r.get("target"):

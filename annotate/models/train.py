@@ -50,6 +50,7 @@ from annotate.schema import Schema
 __all__ = ["FieldModel", "TrainResult", "train", "train_file", "summary_lines", "report_html", "LIBRARIES"]
 
 LIBRARIES = ("annotate", "scikit-learn", "numpy", "scipy", "pandas", "skops")
+RARE_CLASS_POLICIES = ("error", "drop")  # refuse a class below min_per_class, or drop its rows
 _LEARNING_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 
 
@@ -143,7 +144,7 @@ def train(
     evaluate : run the grouped cross-validation and the baselines (False: only the final fit,
         as ``annotate bench`` does, which scores its own held-out split).
     """
-    if on_rare_class not in ("error", "drop"):
+    if on_rare_class not in RARE_CLASS_POLICIES:
         raise InputError(
             f"unknown rare-class policy '{on_rare_class}'", hint="use --on-rare-class error or --on-rare-class drop"
         )
