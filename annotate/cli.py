@@ -442,11 +442,14 @@ def resolve_command(
     path: _AnnotationsArg,
     output: Annotated[Path, typer.Option("-o", "--output", help="Gold labels JSONL to write.")] = Path("gold.jsonl"),
     method: Annotated[str, _ResolveMethodOpt] = "majority",
-    on_tie: Annotated[str, typer.Option(
+    on_tie: Annotated[
+        str,
+        typer.Option(
             "--on-tie",
             help="conflict (list ties for review) or error.",
             callback=_one_of("annotate.resolve", "TIE_POLICIES"),
-        )] = "conflict",
+        ),
+    ] = "conflict",
     review: Annotated[
         Path | None, typer.Option("--review", help="Reviewer answers (`annotate review pull`); they win.")
     ] = None,
@@ -588,9 +591,12 @@ def train_command(
     field: Annotated[str | None, typer.Option("--field", help="Field of rows that name none.")] = None,
     n_splits: Annotated[int, typer.Option("--n-splits", help="Folds of the grouped cross-validation.")] = 5,
     min_per_class: Annotated[int, typer.Option("--min-per-class", help="Fewest labels a class may have.")] = 5,
-    on_rare_class: Annotated[str, typer.Option(
+    on_rare_class: Annotated[
+        str,
+        typer.Option(
             "--on-rare-class", help="error or drop.", callback=_one_of("annotate.models.train", "RARE_CLASS_POLICIES")
-        )] = "error",
+        ),
+    ] = "error",
     learning_curve: Annotated[bool, typer.Option(help="Also score on 25/50/75% of each fold.")] = True,
     preset: Annotated[
         str,
@@ -629,13 +635,14 @@ def predict_command(
         "predictions.jsonl"
     ),
     schema: _ModelSchemaOpt = None,
-    targets: Annotated[str, typer.Option(
+    targets: Annotated[
+        str,
+        typer.Option(
             "--targets",
             help="Stance targets: concerned (keywords) or all.",
             callback=_one_of("annotate.models.predict", "TARGET_MODES"),
-        )] = (
-        "concerned"
-    ),
+        ),
+    ] = "concerned",
     jobs: _AutoJobsOpt = None,
     dask: _DaskOpt = None,
 ) -> None:
