@@ -34,7 +34,7 @@ from annotate.resolve import resolve
 from annotate.schema import Field, Schema
 from annotate.studio.client import Studio, api_call, find_project, project_lock
 from annotate.studio.pull import PullResult, pull
-from annotate.studio.push import PushSummary, _ensure_project, existing_task_keys
+from annotate.studio.push import PushSummary, ensure_project, existing_task_keys
 
 __all__ = ["ReviewPushSummary", "ReviewPullResult", "review_project_title", "review_push", "review_pull",
            "load_review", "annotator_results"]
@@ -157,7 +157,7 @@ def _review_push_locked(
     summary: ReviewPushSummary,
 ) -> ReviewPushSummary:
     created = PushSummary(project=title, project_id=0, url=studio.url)
-    proj = _ensure_project(studio, title, schema, created)  # the same config as the source project
+    proj = ensure_project(studio, title, schema, created)  # the same config as the source project
     summary.review_project_id = proj.id
     have = existing_task_keys(studio, proj.id) if not created.created_project else {}
     ls = studio.client
