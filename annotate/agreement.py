@@ -2,8 +2,9 @@
 
 Input is the tidy table that ``annotate pull`` produces (:func:`annotate.annotations.load_annotations`):
 one row per task x annotation x field result, with at least the columns ``item``, ``sentence_id``,
-``annotator``, ``field`` and ``value`` (see :data:`REQUIRED_COLUMNS`; the optional ones in
-:data:`OPTIONAL_COLUMNS` get their defaults when absent, so a notebook can pass a small frame).
+``annotator``, ``field`` and ``value`` (:mod:`annotate.annotations` owns the table: its columns,
+:func:`~annotate.annotations.prepare` and the :func:`~annotate.annotations.votes`; the optional
+columns get their defaults when absent, so a notebook can pass a small frame).
 
 Rows that are no vote (``was_cancelled``, ``is_draft``, a non-empty ``issue``, a ``field`` of
 None) are left out of every statistic but counted: :func:`annotator_stats` reports the skip rate.
@@ -33,7 +34,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from annotate.errors import InputError, SchemaError
+from annotate.annotations import (  # the table's names stay importable from here too
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    is_vote,
+    prepare,
+    span_votes,
+    table_row,
+    votes,
+    votes_by_item,
+)
+from annotate.errors import SchemaError
 from annotate.schema import Field, Schema
 
 __all__ = [
@@ -65,22 +76,6 @@ __all__ = [
     "simulate_annotations",
 ]
 
-REQUIRED_COLUMNS = ("item", "sentence_id", "annotator", "field", "value")
-OPTIONAL_COLUMNS: dict[str, Any] = {
-    "target": None,
-    "annotation_id": None,  # default: one annotation per row
-    "type": None,
-    "start": None,
-    "end": None,
-    "span_text": None,
-    "lead_time": np.nan,
-    "created_at": None,
-    "updated_at": None,
-    "was_cancelled": False,
-    "ground_truth": False,
-    "is_draft": False,
-    "issue": None,
-}
 _MIN_BOOT_ITEMS = 5  # below this, resampling items says nothing about the spread
 FEW_ITEMS = 30  #: a figure on fewer items than this gets the note FEW_ITEMS_NOTE
 FEW_ITEMS_NOTE = "few items: wide interval"
@@ -164,73 +159,7 @@ def reading_key(metrics: Iterable[str] = ("cohen_kappa", "krippendorff_alpha")) 
     return "; ".join(parts)
 
 
-# --- input ------------------------------------------------------------------------------
-
-
-def prepare(df: pd.DataFrame, schema: Schema | None = None, *, what: str = "annotations table") -> pd.DataFrame:
-    """Check the columns, fill in optional ones, and (given a schema) check the table belongs to it.
-
-    Raises :class:`InputError` for an empty table or missing columns, and :class:`SchemaError`
-    when none of the table's fields is a field of ``schema`` (a table from another schema).
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(f"expected a pandas DataFrame as the {what}, got {type(df).__name__}")
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-    if missing and len(df):
-        raise InputError(
-            f"the {what} lacks the column(s) {', '.join(missing)}",
-            hint=f"give the table `annotate pull` writes (columns {', '.join(REQUIRED_COLUMNS)}, ...)",
-        )
-    if len(df) == 0:
-        raise InputError(
-            f"the {what} is empty: no annotations, so no agreement or gold label can be computed",
-            hint="pull annotations first (annotate pull) or check the path",
-        )
-    out = df.copy()
-    for col, default in OPTIONAL_COLUMNS.items():
-        if col not in out.columns:
-            out[col] = [default] * len(out) if col != "annotation_id" else [f"row-{i}" for i in range(len(out))]
-    for col in ("was_cancelled", "ground_truth", "is_draft"):
-        out[col] = out[col].fillna(False).astype(bool)
-    out["_when"] = pd.to_datetime(
-        out["updated_at"].fillna(out["created_at"]), utc=True, errors="coerce", format="mixed"
-    )
-    if schema is not None:
-        present = sorted({str(f) for f in out["field"].dropna().unique()})
-        known = [f for f in present if f in schema.fields]
-        if present and not known:
-            raise SchemaError(
-                f"the {what} is from another schema: its fields ({', '.join(present)}) are not fields of "
-                f"{schema.path} ({', '.join(schema.fields)}); nothing can be computed",
-                hint="give the schema the annotations were made with (--schema)",
-            )
-    return out
-
-
-def _present(x: Any) -> bool:
-    if isinstance(x, list | tuple | np.ndarray):
-        return len(x) > 0
-    return x is not None and not pd.isna(x)
-
-
-def _is_vote(df: pd.DataFrame) -> pd.Series:
-    """Rows that count: an answered field, not cancelled, not a draft, no issue flagged by pull."""
-    return df["field"].notna() & ~df["was_cancelled"] & ~df["is_draft"] & df["issue"].isna()
-
-
-def _label(value: Any, f: Field) -> str | None:
-    """The canonical label of an answer: a choice value, or choices joined by '|' (multiple)."""
-    if isinstance(value, list | tuple | np.ndarray):
-        vals = [str(v) for v in value]
-        if not vals or any(f.choices and f.to_value(v) is None for v in vals):
-            return None
-        return "|".join(sorted(f.to_value(v) or v for v in vals))
-    if not _present(value):
-        return None
-    value = str(value)
-    if f.choices:
-        return f.to_value(value)
-    return value
+# --- fields -----------------------------------------------------------------------------
 
 
 def label_order(f: Field, labels: Iterable[str] = ()) -> list[str]:
@@ -249,70 +178,6 @@ def _categorical(schema: Schema, field: str | None) -> list[Field]:
             hint="use one of: " + ", ".join(x.name for x in [*schema.categorical_fields, *schema.span_fields]),
         )
     return [f] if f.categorical else []
-
-
-def votes(df: pd.DataFrame, schema: Schema, field: str, *, prepared: bool = False) -> pd.DataFrame:
-    """One vote per (item, annotator) for a categorical field: their latest valid answer.
-
-    Returns columns ``item, sentence_id, target, annotator, label, annotation_id, ground_truth,
-    when``; ``df.attrs`` of the result counts what was left out: ``hidden`` (the condition field
-    of the same annotation hides this field), ``unknown`` (a value that is not a choice),
-    ``superseded`` (an older answer by the same annotator to the same item).
-    """
-    f = schema.field(field)
-    d = df if prepared else prepare(df, schema)
-    ok = d[_is_vote(d)]
-    rows = ok[ok["field"] == f.name].copy()
-    hidden = 0
-    if f.condition is not None and len(rows):
-        cond = f.condition
-        answers: dict[Any, list[str]] = {}
-        for aid, val in ok.loc[ok["field"] == cond.tag, ["annotation_id", "value"]].itertuples(index=False):
-            answers.setdefault(aid, []).extend(
-                [str(v) for v in val] if isinstance(val, list | tuple | np.ndarray) else [str(val)]
-            )
-        allowed = rows["annotation_id"].map(lambda a: cond.allows(answers.get(a)))
-        hidden = int((~allowed).sum())
-        rows = rows[allowed]
-    rows["label"] = [_label(v, f) for v in rows["value"]]
-    unknown = int(rows["label"].isna().sum())
-    rows = rows[rows["label"].notna()]
-    n_before = len(rows)
-    rows = rows.sort_values("_when", kind="stable", na_position="first").drop_duplicates(
-        ["item", "annotator"], keep="last"
-    )
-    if f.name != schema.target_field:  # a per-sentence answer, whichever target's task it came from
-        rows["target"] = None
-    out = rows[["item", "sentence_id", "target", "annotator", "label", "annotation_id", "ground_truth", "_when"]]
-    out = out.rename(columns={"_when": "when"}).sort_values(["item", "annotator"]).reset_index(drop=True)
-    out.attrs = {"hidden": hidden, "unknown": unknown, "superseded": n_before - len(rows)}
-    return out
-
-
-def span_votes(df: pd.DataFrame, schema: Schema, field: str, *, prepared: bool = False) -> pd.DataFrame:
-    """Spans per (sentence, annotator) from that annotator's latest annotation of the sentence.
-
-    An annotation that submitted the sentence without any span of this field is a vote for "no
-    spans" (a row with ``spans`` = empty set). Returns ``sentence_id, annotator, spans`` where
-    ``spans`` is a frozenset of ``(start, end, label)``.
-    """
-    f = schema.field(field)
-    d = df if prepared else prepare(df, schema)
-    ok = d[_is_vote(d)]
-    latest = ok.sort_values("_when", kind="stable", na_position="first").drop_duplicates(
-        ["sentence_id", "annotator"], keep="last"
-    )[["sentence_id", "annotator", "annotation_id"]]
-    spans: dict[Any, set[tuple[int, int, str]]] = {}
-    for aid, s, e, v in ok.loc[ok["field"] == f.name, ["annotation_id", "start", "end", "value"]].itertuples(
-        index=False
-    ):
-        if _present(s) and _present(e):
-            label = "|".join(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else str(v)
-            spans.setdefault(aid, set()).add((int(s), int(e), label))
-    latest["spans"] = [frozenset(spans.get(a, ())) for a in latest["annotation_id"]]
-    return (
-        latest[["sentence_id", "annotator", "spans"]].sort_values(["sentence_id", "annotator"]).reset_index(drop=True)
-    )
 
 
 # --- metrics ----------------------------------------------------------------------------
@@ -704,7 +569,7 @@ def agreement(
     for f in span_fields:
         rows += _span_agreement(span_votes(d, schema, f.name, prepared=True), f)
     if field is None:
-        ok = d[_is_vote(d)]
+        ok = d[is_vote(d)]
         for name, n in ok.loc[~ok["field"].isin(list(schema.fields)), "field"].value_counts().sort_index().items():
             rows.append(
                 _row(
@@ -790,14 +655,6 @@ def pairwise_matrix(table: pd.DataFrame, field: str, metric: str = "cohen_kappa"
     return m
 
 
-def _votes_by_item(v: pd.DataFrame) -> dict[Any, dict[str, str]]:
-    """item -> {annotator: label} for a frame of :func:`votes`."""
-    out: dict[Any, dict[str, str]] = {}
-    for item, ann, lab in zip(v["item"], v["annotator"], v["label"], strict=True):
-        out.setdefault(item, {})[ann] = lab
-    return out
-
-
 def coincidences(df: pd.DataFrame, schema: Schema, field: str) -> pd.DataFrame:
     """Label x label counts over all ordered pairs of different annotators on the same item.
 
@@ -835,7 +692,7 @@ def disagreements(
         if not len(counts):
             continue
         first = v.drop_duplicates("item").set_index("item")
-        by_item = _votes_by_item(v)
+        by_item = votes_by_item(v)
         for item, share, n_labels, n_ann in zip(
             counts.index,
             counts.max(axis=1) / n[n >= 2],
@@ -1075,7 +932,8 @@ def simulate_annotations(
     ``confusions[name][true, given]`` is the probability that annotator ``name`` answers label
     ``given`` when the truth is ``true`` (rows sum to 1), the generative model of Dawid & Skene
     (1979). Each annotator answers each item with probability ``coverage``. Returns the flat
-    annotations table and the true labels (Series indexed by item, name ``label``).
+    annotations table (every column of :data:`annotate.annotations.COLUMNS`) and the true labels
+    (Series indexed by item, name ``label``).
     """
     rng = np.random.default_rng(seed)
     k = len(labels)
@@ -1091,33 +949,25 @@ def simulate_annotations(
             given = int(rng.choice(k, p=np.asarray(cm, dtype=float)[truth[i]]))
             when = (t0 + pd.Timedelta(seconds=i * 60 + j)).isoformat()
             rows.append(
-                {
-                    "snapshot": "sim",
-                    "project": 1,
-                    "task_id": i,
-                    "sentence_id": sid,
-                    "doc_id": "sim",
-                    "target": None,
-                    "item": sid,
-                    "annotation_id": i * 100 + j,
-                    "annotator": name,
-                    "annotator_id": j + 1,
-                    "field": field,
-                    "type": "choices",
-                    "value": labels[given],
-                    "start": None,
-                    "end": None,
-                    "span_text": None,
-                    "region_id": None,
-                    "lead_time": float(5 + rng.gamma(2.0, 3.0)),
-                    "created_at": when,
-                    "updated_at": when,
-                    "was_cancelled": False,
-                    "ground_truth": False,
-                    "is_draft": False,
-                    "model_version": None,
-                    "issue": None,
-                }
+                table_row(
+                    {
+                        "snapshot": "sim",
+                        "project": 1,
+                        "task_id": i,
+                        "sentence_id": sid,
+                        "doc_id": "sim",
+                        "item": sid,
+                        "annotation_id": i * 100 + j,
+                        "annotator": name,
+                        "annotator_id": j + 1,
+                        "field": field,
+                        "type": "choices",
+                        "value": labels[given],
+                        "lead_time": float(5 + rng.gamma(2.0, 3.0)),
+                        "created_at": when,
+                        "updated_at": when,
+                    }
+                )
             )
     true = pd.Series(
         [labels[t] for t in truth], index=pd.Index([f"s{i:04d}" for i in range(n_items)], name="item"), name="label"

@@ -34,10 +34,9 @@ from annotate.agreement import (
     disagreements,
     label_order,
     pairwise_matrix,
-    prepare,
     reading,
-    votes,
 )
+from annotate.annotations import prepare, votes
 from annotate.io import atomic_write
 from annotate.schema import Schema
 

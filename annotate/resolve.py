@@ -1,7 +1,7 @@
 """Gold labels from the flat annotations table: aggregation, ground truth, reviewer answers.
 
 For every categorical field of the schema and every item answered, :func:`resolve` gives one gold
-row, or a conflict row when it cannot decide. Votes are those of :func:`annotate.agreement.votes`
+row, or a conflict row when it cannot decide. Votes are those of :func:`annotate.annotations.votes`
 (latest valid answer per annotator and item; the conditioned field only where the same
 annotation's answer to its condition field allows it). Precedence, highest first:
 
@@ -31,7 +31,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from annotate.agreement import _votes_by_item, prepare, votes
+from annotate.annotations import latest_snapshot, load_annotations, load_review, prepare, votes, votes_by_item
 from annotate.errors import InputError
 from annotate.io import ensure_not_input, write_jsonl
 from annotate.schema import Field, Schema
@@ -160,7 +160,7 @@ def resolve(
 
     Parameters
     ----------
-    df : the flat annotations table (see :mod:`annotate.agreement`).
+    df : the flat annotations table (see :mod:`annotate.annotations`).
     schema : the schema the annotations were made with.
     method : ``"majority"`` (share of votes) or ``"dawid-skene"`` (crowd-kit ``DawidSkene``,
         which weighs annotators by their estimated confusion matrices).
@@ -201,7 +201,7 @@ def resolve(
         gt = _override(v[v["ground_truth"]])
         rvotes = votes(r, schema, f.name, prepared=True) if r is not None else v.iloc[:0]
         rv = _override(rvotes)
-        by_item = _votes_by_item(v)
+        by_item = votes_by_item(v)
         meta = {
             item: (sid, None if pd.isna(tgt) else tgt)
             for item, sid, tgt in (pd.concat([rvotes, v]) if len(rvotes) else v)[
@@ -404,10 +404,8 @@ def resolve_annotations(
     representative's gold rows, method ``"cluster"`` and ``from_cluster`` naming the representative
     (:func:`annotate.duplicates.expand_cluster_gold`).
     """
-    from annotate.annotations import latest_snapshot, load_annotations
     from annotate.duplicates import expand_cluster_gold
     from annotate.labels import read_sentences
-    from annotate.review import load_review
     from annotate.studio.matches import schema_for_table
     from annotate.studio.pull import snapshot_tasks
 

@@ -21,14 +21,20 @@ from typing import Any
 
 import pandas as pd
 
-from annotate.annotations import load_annotations, table_frame
+from annotate.annotations import (  # load_review stays importable from here
+    REVIEW_TABLE_SUFFIX,
+    TABLE_SUFFIX,
+    is_vote,
+    load_annotations,
+    load_review,
+)
 from annotate.errors import InputError
 from annotate.io import write_jsonl
 from annotate.resolve import resolve
 from annotate.schema import Field, Schema
 from annotate.studio.client import Studio, api_call, find_project, project_lock
 from annotate.studio.pull import PullResult, pull
-from annotate.studio.push import PushSummary, _ensure_project, existing_task_keys
+from annotate.studio.push import PushSummary, ensure_project, existing_task_keys
 
 __all__ = ["ReviewPushSummary", "ReviewPullResult", "review_project_title", "review_push", "review_pull",
            "load_review", "annotator_results"]
@@ -71,11 +77,6 @@ class ReviewPullResult:
 
     def __str__(self) -> str:
         return f"{self.pull}\nreview table {self.review_path} ({self.answers} reviewer answers, ground truth)"
-
-
-def _valid_votes(df: pd.DataFrame) -> pd.DataFrame:
-    ok = df["field"].notna() & ~df["was_cancelled"].astype(bool) & ~df["is_draft"].astype(bool)
-    return df[ok & df["issue"].isna()]
 
 
 def annotator_results(rows: pd.DataFrame, schema: Schema) -> list[dict[str, Any]]:
@@ -137,7 +138,7 @@ def review_push(
     _gold, conflicts = resolve(annotations, schema, method=method)  # type: ignore[arg-type]
     # "hidden" conflicts are stance answers that the gold claim type hides: nothing to decide
     conflicts = conflicts[conflicts["reason"] == "tie"]
-    votes = _valid_votes(annotations)
+    votes = annotations[is_vote(annotations)]
     per_task = _pick_tasks(conflicts, votes)
     summary = ReviewPushSummary(project=project, review_project=title, review_project_id=0, url=studio.url,
                                 conflicts=len(conflicts), tasks=len(per_task),
@@ -156,7 +157,7 @@ def _review_push_locked(
     summary: ReviewPushSummary,
 ) -> ReviewPushSummary:
     created = PushSummary(project=title, project_id=0, url=studio.url)
-    proj = _ensure_project(studio, title, schema, created)  # the same config as the source project
+    proj = ensure_project(studio, title, schema, created)  # the same config as the source project
     summary.review_project_id = proj.id
     have = existing_task_keys(studio, proj.id) if not created.created_project else {}
     ls = studio.client
@@ -192,26 +193,12 @@ def review_pull(
     """Snapshot the review project and write its submitted answers as a ground-truth review table."""
     find_project(studio, review_project)  # a clear error before any file is written
     result = pull(studio, review_project, out_dir, schema)
-    answers = _valid_votes(load_annotations(result.table_path))
+    table = load_annotations(result.table_path)
+    answers = table[is_vote(table)]
     records = []
     for rec in answers.astype(object).where(answers.notna(), None).to_dict(orient="records"):
         rec["ground_truth"] = True
         records.append(rec)
-    review_path = result.table_path.with_name(result.table_path.name.replace(".annotations.jsonl", ".review.jsonl"))
+    review_path = result.table_path.with_name(result.table_path.name.replace(TABLE_SUFFIX, REVIEW_TABLE_SUFFIX))
     write_jsonl(review_path, records)
     return ReviewPullResult(result, review_path, len(records))
-
-
-def load_review(path: str | Path) -> pd.DataFrame:
-    """The latest ``*.review.jsonl`` under a folder (or the file given), for ``resolve(review=...)``."""
-    path = Path(path)
-    if path.is_dir():
-        found = sorted(path.rglob("*.review.jsonl"), key=lambda p: p.name)
-        if not found:
-            raise InputError("no review table here", path=path, hint="run `annotate review pull -o` into this folder")
-        path = found[-1]
-    if not path.is_file():
-        raise InputError("no such file or folder", path=path, hint="give a folder written by `annotate review pull`")
-    from annotate.io import read_jsonl
-
-    return table_frame([rec for _line, rec in read_jsonl(path, allow_empty=True)], path=path)

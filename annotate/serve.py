@@ -669,8 +669,8 @@ class Backend:
         """
         import pandas as pd
 
+        from annotate.annotations import COLUMNS
         from annotate.resolve import resolve
-        from annotate.studio.pull import COLUMNS
 
         current: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
         data: dict[str, dict[str, Any]] = {}

@@ -5,7 +5,7 @@ once) that includes skipped annotations, ground truth, drafts, full prediction o
 expanded annotators, and writes three files that are never overwritten::
 
     <out>/<project>/<stamp>.export.json         the raw export, byte for byte
-    <out>/<project>/<stamp>.annotations.jsonl   the flat table (see ``COLUMNS``)
+    <out>/<project>/<stamp>.annotations.jsonl   the flat table (:data:`annotate.annotations.COLUMNS`)
     <out>/<project>/<stamp>.summary.json        counts: tasks, annotated, skipped, annotators, fields, issues
 
 The flat table has one row per task x annotation x schema-field result (one row per span
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from annotate.annotations import COLUMNS, table_row  # COLUMNS stays importable from here
 from annotate.errors import InputError, StudioError
 from annotate.io import atomic_write, dumps, utc_stamp
 from annotate.progress import progress as progress_line
@@ -56,12 +57,6 @@ __all__ = [
     "create_export",
     "download_export",
 ]
-
-COLUMNS = [
-    "snapshot", "project", "task_id", "sentence_id", "doc_id", "target", "item", "annotation_id", "annotator",
-    "annotator_id", "field", "type", "value", "start", "end", "span_text", "region_id", "lead_time", "created_at",
-    "updated_at", "was_cancelled", "ground_truth", "is_draft", "model_version", "issue",
-]  # fmt: skip
 
 EXPORT_OPTIONS: dict[str, Any] = {
     "task_filter_options": {"only_with_annotations": False},
@@ -278,8 +273,7 @@ def task_rows(
         result = ann.get("result") or []
         if base["was_cancelled"] or not result:
             # a skip keeps whatever the draft held (e.g. pre-filled predictions): not answers
-            yield _ordered({**base, "field": None, "type": None, "value": None, "start": None, "end": None,
-                            "span_text": None, "region_id": None, "issue": None})  # fmt: skip
+            yield table_row(base)  # field, value and span columns None
             continue
         answers = _answers(result, schema)
         for r in result:
@@ -289,11 +283,7 @@ def task_rows(
                         row["item"] = f"{sid}@{target}"
                     else:
                         row["issue"] = row["issue"] or "no target"
-                yield _ordered({**base, **row, "item": row.get("item", sid)})
-
-
-def _ordered(row: dict[str, Any]) -> dict[str, Any]:
-    return {c: row.get(c) for c in COLUMNS}
+                yield table_row({**base, **row, "item": row.get("item", sid)})
 
 
 class SummaryCounter:

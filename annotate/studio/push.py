@@ -37,6 +37,7 @@ __all__ = [
     "make_tasks",
     "push",
     "existing_task_keys",
+    "ensure_project",
     "iter_task_keys",
     "describe_project",
     "parse_description",
@@ -338,9 +339,15 @@ def _check_compatible(old_xml: str, new: Schema, project_title: str) -> None:
         )
 
 
-def _ensure_project(
+def ensure_project(
     studio: Studio, title: str, schema: Schema, summary: PushSummary, guidelines: str | Path | None = None
 ) -> Any:
+    """The project titled ``title``, with ``schema`` as its label config and the instructions of
+    ``guidelines``: created, updated, or as it was.
+
+    ``summary`` records whether it was created or its schema updated; a schema that drops fields
+    or choices of a project with annotations is refused.
+    """
     from annotate.guidelines import instructions_html
 
     ls = studio.client
@@ -593,7 +600,7 @@ def _push_locked(
     progress: bool,
     guidelines: str | Path | None = None,
 ) -> PushSummary:
-    proj = _ensure_project(studio, title, schema, summary, guidelines)
+    proj = ensure_project(studio, title, schema, summary, guidelines)
     summary.project_id = proj.id
     keys = existing_task_keys(studio, proj.id, progress=progress) if not summary.created_project else {}
     todo, seen = [], set(keys)
