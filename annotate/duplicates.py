@@ -80,14 +80,14 @@ def similarity_graph(texts: Sequence[str], threshold: float):
     import sklearn
     from sklearn.neighbors import NearestNeighbors
 
-    from annotate.matching import _char_vectorizer, clean_text
+    from annotate.matching import char_vectorizer, clean_text
 
     n = len(texts)
     cleaned = [clean_text(t) or t for t in texts]
     if n < 2 or not any(c.strip() for c in cleaned):
         return sp.csr_matrix((n, n), dtype=np.float32)
     try:
-        x = _char_vectorizer().fit_transform(cleaned)
+        x = char_vectorizer().fit_transform(cleaned)
     except ValueError:  # no n-gram at all (e.g. only one-letter texts)
         return sp.csr_matrix((n, n), dtype=np.float32)
     nn = NearestNeighbors(metric="cosine", algorithm="brute").fit(x)

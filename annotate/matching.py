@@ -604,7 +604,7 @@ def _word_vectorizer(vocabulary: dict[str, int] | None = None):
     return TfidfVectorizer(analyzer=_stem_ngrams, sublinear_tf=True, dtype=np.float32, vocabulary=vocabulary)
 
 
-def _char_vectorizer(vocabulary: dict[str, int] | None = None):
+def char_vectorizer(vocabulary: dict[str, int] | None = None):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(
@@ -664,7 +664,7 @@ class ClaimIndex:
             raise InputError("cannot index an empty archive", path=archive.source or None)
         docs = [clean_text(c.document) for c in archive.claims]
         self.word_ = _word_vectorizer()
-        self.char_ = _char_vectorizer()
+        self.char_ = char_vectorizer()
         fitted = {"word": self.word_.fit_transform(docs), "char": self.char_.fit_transform(docs)}
         counts_vec = _bm25_vectorizer()
         counts = counts_vec.fit_transform(docs).tocsc()
@@ -742,7 +742,7 @@ class ClaimIndex:
         """
         n = len(self.claims_) + len(docs)
         sizes = {}
-        for view, make in (("word", _word_vectorizer), ("char", _char_vectorizer)):
+        for view, make in (("word", _word_vectorizer), ("char", char_vectorizer)):
             vec = getattr(self, f"{view}_")
             df = _new_terms(vec.build_analyzer(), docs, vec.vocabulary_)
             if df:
@@ -1175,7 +1175,7 @@ def _index_from_state(state: dict[str, Any]) -> ClaimIndex:
 
     index = ClaimIndex(**state["params"])
     index.word_ = _with_idf(_word_vectorizer(vocabulary(state["word_terms"])), state["word_idf"])
-    index.char_ = _with_idf(_char_vectorizer(vocabulary(state["char_terms"])), state["char_idf"])
+    index.char_ = _with_idf(char_vectorizer(vocabulary(state["char_terms"])), state["char_idf"])
     index.bm25_vocabulary_ = vocabulary(state["bm25_terms"])
     index.bm25_idf_ = np.asarray(state["bm25_idf"], dtype=np.float32)
     index.avgdl_ = float(state["avgdl"])

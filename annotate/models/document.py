@@ -33,7 +33,7 @@ from sklearn.pipeline import make_union
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
-from annotate.models.features import _TextTransformer, _validate, as_texts
+from annotate.models.features import TextTransformer, as_texts, validate_text_columns
 
 __all__ = ["PerTargetNgrams", "DocumentPairFeatures", "HeadlineFeatures", "REFUTING", "HEDGING", "SUPPORTING"]
 
@@ -132,13 +132,13 @@ def _tokens(text: str) -> list[str]:
 
 
 def _target_text(est, X, reset: bool) -> tuple[list[str], list[str]]:
-    X = _validate(est, X, reset=reset, min_columns=2)
+    X = validate_text_columns(est, X, reset=reset, min_columns=2)
     return as_texts(X[:, 0]), [
         " ".join(p) for p in zip(*(as_texts(X[:, j]) for j in range(1, X.shape[1])), strict=True)
     ]
 
 
-class PerTargetNgrams(_TextTransformer):
+class PerTargetNgrams(TextTransformer):
     """Word and char n-gram TF-IDF of the text, one copy per target (plus a shared one).
 
     Input ``[[target, text], ...]``. Each target's copy is zero outside that target's rows, so
@@ -234,7 +234,7 @@ def _overlap(h: _TextInfo, b: _TextInfo) -> list[float]:
     return f
 
 
-class DocumentPairFeatures(_TextTransformer):
+class DocumentPairFeatures(TextTransformer):
     """Dense features of (target = claim or headline, text = body or headline) pairs.
 
     Columns: token and 2-4-gram overlap of the target with the text and with its first
@@ -299,7 +299,7 @@ class DocumentPairFeatures(_TextTransformer):
         return np.hstack(blocks)
 
 
-class HeadlineFeatures(_TextTransformer):
+class HeadlineFeatures(TextTransformer):
     """Features of a headline (the text) toward a claim (the target), after Ferreira and Vlachos (2016).
 
     Input ``[[target, text], ...]``. Columns: the headline's bag of words (1-2 grams, TF-IDF),

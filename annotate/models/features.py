@@ -33,7 +33,16 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["ClaimFeatures", "PairFeatures", "TargetWordTfidf", "WordTfidf", "OptionalWordTfidf", "as_texts"]
+__all__ = [
+    "ClaimFeatures",
+    "PairFeatures",
+    "TargetWordTfidf",
+    "WordTfidf",
+    "OptionalWordTfidf",
+    "TextTransformer",
+    "as_texts",
+    "validate_text_columns",
+]
 
 _WORD = re.compile(r"\w+(?:'\w+)?")
 _NEGATION = re.compile(r"\b(?:not|no|never|nor|none|neither|nobody|nothing|without|cannot)\b|n't\b", re.I)
@@ -110,7 +119,7 @@ def as_texts(column: np.ndarray) -> list[str]:
     return out
 
 
-def _validate(est: BaseEstimator, X, *, reset: bool, min_columns: int = 1) -> np.ndarray:
+def validate_text_columns(est: BaseEstimator, X, *, reset: bool, min_columns: int = 1) -> np.ndarray:
     # dtype=None keeps strings as objects; NaN is allowed because it means "no text".
     X = validate_data(est, X, reset=reset, dtype=None, ensure_all_finite=False)
     if X.shape[1] < min_columns:
@@ -256,7 +265,7 @@ def _cue_block(texts: list[str]) -> np.ndarray:
     return out
 
 
-class _TextTransformer(TransformerMixin, BaseEstimator):
+class TextTransformer(TransformerMixin, BaseEstimator):
     """Shared tags: string cells and NaN (= empty text) are valid input."""
 
     def __sklearn_tags__(self):
@@ -266,7 +275,7 @@ class _TextTransformer(TransformerMixin, BaseEstimator):
         return tags
 
 
-class ClaimFeatures(_TextTransformer):
+class ClaimFeatures(TextTransformer):
     """Check-worthiness cues per text column: numbers, quantities, money, entities, hedges...
 
     Input: 2-D, each cell a text (``df[["text"]]``). Output: dense float array with
@@ -279,12 +288,12 @@ class ClaimFeatures(_TextTransformer):
     """
 
     def fit(self, X, y=None):
-        _validate(self, X, reset=True)
+        validate_text_columns(self, X, reset=True)
         return self
 
     def transform(self, X) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
-        X = _validate(self, X, reset=False)
+        X = validate_text_columns(self, X, reset=False)
         blocks = [_cue_block(as_texts(X[:, j])) for j in range(X.shape[1])]
         out = np.hstack(blocks) if blocks else np.empty((X.shape[0], 0))
         return out.reshape(X.shape[0], len(CLAIM_FEATURES) * X.shape[1])
@@ -295,7 +304,7 @@ class ClaimFeatures(_TextTransformer):
         return np.array([f"{c}__{f}" for c in names for f in CLAIM_FEATURES], dtype=object)
 
 
-class PairFeatures(_TextTransformer):
+class PairFeatures(TextTransformer):
     """How a text relates to its reference (stance target): similarity and cue counts.
 
     Input: 2-D with at least two columns; column 0 is the reference, and each further column is
@@ -314,7 +323,7 @@ class PairFeatures(_TextTransformer):
         self.sublinear_tf = sublinear_tf
 
     def fit(self, X, y=None):
-        X = _validate(self, X, reset=True, min_columns=2)
+        X = validate_text_columns(self, X, reset=True, min_columns=2)
         docs = [t for j in range(X.shape[1]) for t in as_texts(X[:, j])]
         vec = TfidfVectorizer(token_pattern=r"(?u)\b\w+\b", sublinear_tf=self.sublinear_tf)
         try:
@@ -326,7 +335,7 @@ class PairFeatures(_TextTransformer):
 
     def transform(self, X) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
-        X = _validate(self, X, reset=False, min_columns=2)
+        X = validate_text_columns(self, X, reset=False, min_columns=2)
         ref = as_texts(X[:, 0])
         blocks = [self._pair_block(ref, as_texts(X[:, j])) for j in range(1, X.shape[1])]
         return np.hstack(blocks)
@@ -365,7 +374,7 @@ class PairFeatures(_TextTransformer):
         return np.array([f"{names[0]}~{c}__{f}" for c in names[1:] for f in PAIR_FEATURES], dtype=object)
 
 
-class TargetWordTfidf(_TextTransformer):
+class TargetWordTfidf(TextTransformer):
     """TF-IDF over (target, word) tokens: target and text featurised jointly.
 
     Input: 2-D with at least two columns; column 0 is the target, the others are joined as the
@@ -395,7 +404,7 @@ class TargetWordTfidf(_TextTransformer):
         return docs
 
     def fit(self, X, y=None):
-        X = _validate(self, X, reset=True, min_columns=2)
+        X = validate_text_columns(self, X, reset=True, min_columns=2)
         vec = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, min_df=self.min_df, sublinear_tf=self.sublinear_tf)
         try:
             vec.fit(self._docs(X))
@@ -406,7 +415,7 @@ class TargetWordTfidf(_TextTransformer):
 
     def transform(self, X) -> sp.csr_matrix:
         check_is_fitted(self, "n_features_in_")
-        X = _validate(self, X, reset=False, min_columns=2)
+        X = validate_text_columns(self, X, reset=False, min_columns=2)
         if self.vectorizer_ is None:
             return sp.csr_matrix((X.shape[0], 0), dtype=np.float64)
         return self.vectorizer_.transform(self._docs(X)).tocsr()
