@@ -2,9 +2,10 @@
 
 The sample project needs useful pre-annotations on day one. CLEF-2019 Task 1 labels 16,421
 sentences of 19 US political debates and speeches as check-worthy (1, 2.7%) or not (0), by
-whether factcheck.org checked them. ``corpora/bootstrap/clef2019_checkworthy.csv`` is a copy of
-that training data as a flat label table (CSV, one row per sentence, licence in
-``corpora/bootstrap/README.md``), so a fresh clone does not depend on ``../shared``. It is a CSV,
+whether factcheck.org checked them. ``corpora/bootstrap/clef2019_checkworthy.csv`` (package data,
+:mod:`annotate.resources`) is a copy of that training data as a flat label table (CSV, one row per
+sentence, licence in ``corpora/bootstrap/README.md``), so a fresh clone or an installed wheel does not
+depend on ``../shared``. It is a CSV,
 not JSONL, so that ``annotate ingest corpora/`` passes over it instead of reading its rows as
 documents.
 
@@ -36,13 +37,14 @@ from typing import Any
 from annotate.errors import InputError
 from annotate.io import atomic_write, file_hash
 from annotate.models.store import read_card
+from annotate.resources import data_path
 from annotate.schema import Schema, default_schema_path
 
 __all__ = ["CLEF_LABELS", "BOOTSTRAP_TABLE", "build_table", "bootstrap"]
 
-ROOT = Path(__file__).resolve().parent.parent
-BOOTSTRAP_TABLE = ROOT / "corpora" / "bootstrap" / "clef2019_checkworthy.csv"
-CLEF_SOURCE = ROOT.parent / "shared" / "data" / "clef2019_checkthat_task1" / "data" / "training"
+BOOTSTRAP_TABLE = data_path("corpora", "bootstrap", "clef2019_checkworthy.csv")
+# build_table's default source: the release in ../shared beside a checkout (the repo's own tooling)
+CLEF_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "clef2019_checkthat_task1" / "data" / "training"
 CLEF_LABELS = {"1": "Check-worthy factual claim", "0": "Other factual claim"}
 #: Parameters of the bootstrap model (C chosen on document-grouped folds of the CLEF data).
 BOOTSTRAP_PARAMS: dict[str, Any] = {"C": 0.1, "hints": False}

@@ -247,7 +247,12 @@ studio_app = _app("Start, stop and check the local Label Studio server.")
 app.add_typer(studio_app, name="studio")
 
 _DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Local server data dir [default: .annotate/labelstudio].")
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Local server data dir [default: .annotate/labelstudio in a checkout, else "
+        "~/.local/share/annotate/labelstudio].",
+    ),
 ]
 _Url = Annotated[str | None, typer.Option("--url", help="Label Studio URL [env LABEL_STUDIO_URL; else local].")]
 _Token = Annotated[
@@ -305,7 +310,8 @@ def push(
     predictions: Annotated[Path | None, typer.Option(help="Predictions JSONL to attach as pre-annotations.")] = None,
     model: Annotated[Path | None, typer.Option(help="A model folder: predict the sentences and attach them.")] = None,
     guidelines: Annotated[
-        Path | None, typer.Option(help="Guidelines (Markdown) shown in the project [default: docs/guidelines.md].")
+        Path | None,
+        typer.Option(help="Guidelines (Markdown) shown in the project [default: the packaged docs/guidelines.md]."),
     ] = None,
     hints: Annotated[bool, typer.Option("--hints", help="Pre-annotate Speaker spans from ingest's hints.")] = False,
     matches: Annotated[

@@ -15,7 +15,7 @@ parent) and takes from it what the command line does not say. Precedence, highes
 1. a flag on the command line;
 2. an environment variable (``LABEL_STUDIO_URL``, ``LABEL_STUDIO_API_KEY``, ``ANNOTATE_DASK``);
 3. ``annotate.toml``;
-4. the built-in default (the repository's schema, ``.annotate/labelstudio``...).
+4. the built-in default (the packaged schema, ``.annotate/labelstudio``...).
 
 Paths in ``annotate.toml`` are relative to its folder. The API token is never kept there: it
 comes from ``LABEL_STUDIO_API_KEY`` or the local server's private token file.

@@ -1,9 +1,10 @@
 """The annotator guidelines as the HTML Label Studio shows under "Labeling Instructions".
 
-``docs/guidelines.md`` is the one source. :func:`instructions_html` renders it (headings,
-paragraphs, lists, tables, emphasis, code; raw HTML in the Markdown is escaped) and, given a
-:class:`~annotate.schema.Schema`, appends the keys and stance targets of that schema, so the
-instructions an annotator reads inside Label Studio always match the project's config. Set it as
+``annotate/data/guidelines.md`` (package data; ``docs/guidelines.md`` in a checkout) is the one
+source. :func:`instructions_html` renders it (headings, paragraphs, lists, tables, emphasis, code;
+raw HTML in the Markdown is escaped) and, given a :class:`~annotate.schema.Schema`, appends the
+keys and stance targets of that schema, so the instructions an annotator reads inside Label
+Studio always match the project's config. Set it as
 the project's ``expert_instruction`` with ``show_instruction=True``: the label stream then opens
 it when the annotator starts, and the top bar's "Instructions" button opens it on demand.
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from annotate.errors import InputError
 from annotate.io import read_text
+from annotate.resources import data_path
 from annotate.schema import Schema
 
 __all__ = ["default_guidelines_path", "render_markdown", "instructions_html"]
@@ -33,8 +35,8 @@ _INLINE_STYLES = {
 
 
 def default_guidelines_path() -> Path:
-    """``docs/guidelines.md`` in the repository."""
-    return Path(__file__).resolve().parent.parent / "docs" / "guidelines.md"
+    """The guidelines the package ships (``annotate/data/guidelines.md``; ``docs/guidelines.md`` in a checkout)."""
+    return data_path("guidelines.md")
 
 
 def render_markdown(text: str) -> str:
@@ -82,7 +84,7 @@ def instructions_html(schema: Schema | None = None, path: str | Path | None = No
     """The guidelines as HTML for Label Studio's ``expert_instruction`` (plus the schema's keys/targets)."""
     path = Path(path) if path is not None else default_guidelines_path()
     if not path.is_file():
-        raise InputError("no guidelines file", path=path, hint="the guidelines live in docs/guidelines.md")
+        raise InputError("no guidelines file", path=path, hint="give a Markdown file of guidelines")
     body = render_markdown(read_text(path))
     if schema is not None:
         body += "\n" + _schema_section(schema)

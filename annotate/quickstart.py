@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from annotate.resources import data_path
 from annotate.schema import Schema, default_schema_path
 from annotate.segment import ingest
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_CORPUS = ROOT / "corpora" / "sample"
+SAMPLE_CORPUS = data_path("corpora", "sample")
 
 
 def quickstart(workdir: str | Path = "out", data_dir: str | Path | None = None) -> Iterator[str]:

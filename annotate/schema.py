@@ -29,6 +29,7 @@ from typing import Any
 
 from annotate.errors import SchemaError
 from annotate.io import read_text, sha256_hex
+from annotate.resources import data_path
 
 __all__ = ["Choice", "Field", "Target", "Condition", "Schema", "default_schema_path", "CATEGORICAL_TYPES"]
 
@@ -45,8 +46,8 @@ _CONTROL_TYPES = {
 
 
 def default_schema_path() -> Path:
-    """The default schema shipped in the repository's ``schemas/`` folder."""
-    return Path(__file__).resolve().parent.parent / "schemas" / "claims_stance.xml"
+    """The default schema the package ships (``annotate/data/schemas/``; ``schemas/`` in a checkout)."""
+    return data_path("schemas", "claims_stance.xml")
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-TABLE = ROOT / "corpora" / "bootstrap" / "clef2019_checkworthy.csv"
+from annotate.resources import data_path  # noqa: E402
+
+TABLE = data_path("corpora", "bootstrap", "clef2019_checkworthy.csv")
 POSITIVE = "Check-worthy factual claim"
 
 

@@ -42,11 +42,12 @@ from annotate.corpus import read_documents  # noqa: E402
 from annotate.models.pipelines import frame  # noqa: E402
 from annotate.models.predict import pairs  # noqa: E402
 from annotate.models.store import load  # noqa: E402
+from annotate.resources import data_path  # noqa: E402
 from annotate.schema import Schema, default_schema_path  # noqa: E402
 from annotate.segment import iter_sentences  # noqa: E402
 from annotate.studio.push import make_tasks  # noqa: E402
 
-SAMPLE = ROOT / "corpora" / "sample"
+SAMPLE = data_path("corpora", "sample")
 
 
 def tasks_from_sample(schema: Schema, n: int) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from annotate import segment as new_segment  # noqa: E402
 from annotate.corpus import Document, read_documents  # noqa: E402
+from annotate.resources import data_path  # noqa: E402
 from tests.speakers_gold import load_gold, predictions, score  # noqa: E402
 
 OLD_COMMIT = "ce0bd44"
@@ -54,7 +55,7 @@ def old_module() -> types.ModuleType:
 
 
 def sample_docs(copies: int) -> list[Document]:
-    (doc,) = read_documents(ROOT / "corpora" / "sample")
+    (doc,) = read_documents(data_path("corpora", "sample"))
     return [Document(f"{doc.doc_id}-{i}", doc.text, language=doc.language) for i in range(copies)]
 
 

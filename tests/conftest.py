@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from annotate.resources import data_path
 from tests.browser import browser, screenshots  # noqa: F401
 from tests.studio_server import pg_server, studio, studio_pg, studio_sqlite  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-SAMPLE = ROOT / "corpora" / "sample" / "mexico-news-daily-2025-12-17-mananera.txt"
-DEFAULT_SCHEMA = ROOT / "schemas" / "claims_stance.xml"
+SAMPLE = data_path("corpora", "sample", "mexico-news-daily-2025-12-17-mananera.txt")
+DEFAULT_SCHEMA = data_path("schemas", "claims_stance.xml")
 
 
 def needs_shared_data(path: Path) -> pytest.MarkDecorator:

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from annotate.corpus import Document, read_documents
+from annotate.resources import data_path
 from annotate.segment import split_spans
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "speakers"
-SOURCES = [*sorted(DATA.glob("*.txt")), ROOT / "corpora" / "sample"]
+SOURCES = [*sorted(DATA.glob("*.txt")), data_path("corpora", "sample")]
 UNSCORED = "?"
 
 _ARTICLE_RE = re.compile(r"^(?:the|la|le|el|los|las|l')\s+|^l'")

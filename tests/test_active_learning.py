@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from annotate.acceptance import acceptance, threshold_for_precision
 from annotate.active import STRATEGIES, mean_similarity, rare_class, select
 from annotate.errors import InputError
+from annotate.resources import data_path
 from annotate.suggest import margin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -264,8 +265,8 @@ def demo(tmp_path_factory):
     from annotate.models.store import load
     from annotate.schema import Schema
 
-    schema = Schema.from_file(ROOT / "schemas" / "claims_stance.xml")
-    path = demo_model(tmp_path_factory, ROOT / "schemas" / "claims_stance.xml")
+    schema = Schema.from_file(data_path("schemas", "claims_stance.xml"))
+    path = demo_model(tmp_path_factory, data_path("schemas", "claims_stance.xml"))
     return path, schema, load(path, schema)
 
 

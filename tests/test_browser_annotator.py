@@ -31,6 +31,7 @@ import pytest
 
 from annotate.annotations import load_annotations
 from annotate.guidelines import instructions_html
+from annotate.resources import data_path
 from annotate.schema import Schema, default_schema_path
 from annotate.segment import ingest
 from annotate.studio.pull import pull
@@ -138,7 +139,7 @@ def test_annotator_labels_submits_skips_and_pull_sees_it(studio, browser, screen
 
     # --- the project: sample corpus + predictions + guidelines ---------------------------------
     sentences = tmp_path / "sentences.jsonl"
-    ingest([ROOT / "corpora" / "sample"], sentences)
+    ingest([data_path("corpora", "sample")], sentences)
     records = read_sentences(sentences)
     first = records[0]
     speaker = first.get("speaker") or ""
@@ -183,7 +184,7 @@ def test_annotator_labels_submits_skips_and_pull_sees_it(studio, browser, screen
         page.goto(f"{studio.url}/projects/{project_id}/data?labeling=1")
     task1 = first_task.value.json()
     assert task1["data"]["sentence_id"] == first["sentence_id"], "the stream did not start at the first sentence"
-    headings = _heading_texts((ROOT / "docs" / "guidelines.md").read_text("utf-8"))
+    headings = _heading_texts(data_path("guidelines.md").read_text("utf-8"))
     _check_and_close_instructions(page, headings, screenshots / "00-instructions.png")
     page.get_by_role("button", name="Instructions").click()  # reachable on demand, too
     _check_and_close_instructions(page, headings)

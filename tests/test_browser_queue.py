@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from annotate.resources import data_path
 from annotate.schema import Schema, default_schema_path
 from annotate.segment import ingest
 from annotate.studio.push import push, read_sentences
@@ -50,7 +51,7 @@ def _close_instructions(page: Any) -> None:
 def test_label_all_tasks_opens_the_suggested_tasks_in_order(studio, browser, screenshots, tmp_path):
     schema = Schema.from_file(default_schema_path())
     sentences = tmp_path / "sentences.jsonl"
-    ingest([ROOT / "corpora" / "sample"], sentences)
+    ingest([data_path("corpora", "sample")], sentences)
     records = read_sentences(sentences)
     preds = tmp_path / "predictions.jsonl"
     preds.write_text("".join(

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from models_data import write_csv
 
+from annotate.resources import data_path
+
 ROOT = Path(__file__).resolve().parents[1]
 
 DESK_TARGETS = """field = "stance"
@@ -42,7 +44,7 @@ AGAINST = {
 def _desk(tmp_path: Path) -> Path:
     desk = tmp_path / "desk"
     desk.mkdir()
-    shutil.copy(ROOT / "schemas" / "claims_stance.xml", desk / "desk.xml")
+    shutil.copy(data_path("schemas", "claims_stance.xml"), desk / "desk.xml")
     (desk / "desk.targets.toml").write_text(DESK_TARGETS, encoding="utf-8")
     return desk / "desk.xml"
 

@@ -27,12 +27,13 @@ from annotation_rows import row
 from models_data import claim_rows, demo_model, stance_rows, write_csv
 
 from annotate.io import utc_stamp, write_jsonl
+from annotate.resources import data_path
 from annotate.studio.pull import COLUMNS
 
 pytestmark = pytest.mark.faults
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "corpora" / "sample" / "mexico-news-daily-2025-12-17-mananera.txt"
+SAMPLE = data_path("corpora", "sample", "mexico-news-daily-2025-12-17-mananera.txt")
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
 
@@ -77,12 +78,12 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, schema_path_module: Path) -
 
 @pytest.fixture(scope="module")
 def schema_path_module() -> Path:
-    return ROOT / "schemas" / "claims_stance.xml"
+    return data_path("schemas", "claims_stance.xml")
 
 
 def writing_commands(inputs: dict[str, Path], out: Path) -> dict[str, list[str]]:
     """Each command that writes, with its output under ``out``."""
-    schema = ROOT / "schemas" / "claims_stance.xml"
+    schema = data_path("schemas", "claims_stance.xml")
     return {
         "ingest": annotate("ingest", SAMPLE, "-o", out / "sentences.jsonl"),
         "predict": annotate("predict", inputs["model"], inputs["sentences"], "-o", out / "predictions.jsonl",
@@ -193,7 +194,7 @@ def test_two_at_once_onto_one_output_both_succeed_and_the_output_is_whole(
         from annotate.models.store import load
         from annotate.schema import Schema
 
-        load(out / "model", Schema.from_file(ROOT / "schemas" / "claims_stance.xml"))
+        load(out / "model", Schema.from_file(data_path("schemas", "claims_stance.xml")))
         assert sorted(p.name for p in (out / "model").iterdir()) == sorted(p.name for p in (alone / "model").iterdir())
     else:
         (name,) = [p.name for p in alone.iterdir() if not p.name.endswith(".conflicts.jsonl")]
@@ -393,7 +394,7 @@ def test_serve_killed_mid_retrain_restarts_on_its_model_and_leaves_nothing_behin
 
     models = tmp_path / "models"
     shutil.copytree(inputs["model"], models / "demo")
-    schema = ROOT / "schemas" / "claims_stance.xml"
+    schema = data_path("schemas", "claims_stance.xml")
     auth = ("t", "pw-for-the-test")
     env = {"ANNOTATE_SERVE_AUTH": ":".join(auth)}
     start = {"action": "START_TRAINING", "project": {"id": 1}}

@@ -9,6 +9,7 @@ import pytest
 from annotate.bootstrap import CLEF_LABELS, bootstrap, build_table
 from annotate.errors import InputError
 from annotate.labels import load_labels
+from annotate.resources import data_path
 from annotate.schema import Schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,11 +33,11 @@ def clef_dir(tmp_path: Path) -> Path:
 def test_build_table_maps_labels_onto_schema_choices(tmp_path):
     table = tmp_path / "t.csv"
     assert build_table(clef_dir(tmp_path), table) == 36
-    df = load_labels(table, Schema.from_file(ROOT / "schemas" / "claims_stance.xml"))
+    df = load_labels(table, Schema.from_file(data_path("schemas", "claims_stance.xml")))
     assert set(df["field"]) == {"claim_type"}
     assert df["label"].value_counts().to_dict() == {"Other factual claim": 24, "Check-worthy factual claim": 12}
     assert set(CLEF_LABELS.values()) <= set(
-        Schema.from_file(ROOT / "schemas" / "claims_stance.xml").field("claim_type").values
+        Schema.from_file(data_path("schemas", "claims_stance.xml")).field("claim_type").values
     )
     assert df["group"].nunique() == 3
 
@@ -77,6 +78,6 @@ def test_bootstrap_retrains_a_model_of_an_older_recipe(tmp_path):
 
 
 def test_shipped_table_is_the_clef_training_data():
-    table = ROOT / "corpora" / "bootstrap" / "clef2019_checkworthy.csv"
+    table = data_path("corpora", "bootstrap", "clef2019_checkworthy.csv")
     lines = table.read_text("utf-8").count("\n")
     assert lines == 16_421 + 1  # header + every sentence of the 19 training debates

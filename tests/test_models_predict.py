@@ -20,6 +20,7 @@ from annotate.models.predict import (
     to_predictions,
 )
 from annotate.models.store import load
+from annotate.resources import data_path
 from annotate.schema import Schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +34,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def schema_path() -> Path:
-    return ROOT / "schemas" / "claims_stance.xml"
+    return data_path("schemas", "claims_stance.xml")
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,7 @@ def test_every_prediction_validates_with_the_sdk(model, schema):
 
 
 def test_alias_is_what_the_result_stores(tmp_path):
-    xml = (ROOT / "schemas" / "claims_stance.xml").read_text()
+    xml = data_path("schemas", "claims_stance.xml").read_text()
     xml = xml.replace('<Choice value="Opinion" hotkey="3"/>', '<Choice value="Opinion" alias="OPN" hotkey="3"/>')
     (tmp_path / "aliased.xml").write_text(xml)
     field = Schema.from_file(tmp_path / "aliased.xml").field("claim_type")

@@ -22,6 +22,7 @@ from annotate.models.pipelines import frame, make_stance_model, make_tweet_stanc
 from annotate.models.presets import PRESETS, make_model
 from annotate.models.store import TRUSTED_TYPES
 from annotate.models.train import key_classes, train
+from annotate.resources import data_path
 from annotate.schema import Schema
 from tests.models_data import claim_rows, write_csv
 
@@ -177,7 +178,7 @@ def test_claim_cues_stay_finite_when_us_is_not_a_pronoun():
 def test_every_preset_trains_through_train_and_round_trips_skops(preset, tmp_path):
     from annotate.models.store import load, save
 
-    schema = Schema.from_file("schemas/claims_stance.xml")
+    schema = Schema.from_file(data_path("schemas", "claims_stance.xml"))
     rows = load_labels(write_csv(tmp_path / "l.csv", claim_rows()), schema)
     result = train(rows, schema, name="m", preset=preset, n_splits=3, learning_curve=False)
     report = result.models["claim_type"].report
@@ -224,7 +225,7 @@ def test_cli_unknown_rare_class_policy_is_one_line_exit_2(cli, tmp_path):
 
 def test_weak_model_warns_against_the_plain_baseline(tmp_path):
     """Labels that are noise: the model cannot beat TF-IDF + LR by a margin, and the report says so."""
-    schema = Schema.from_file("schemas/claims_stance.xml")
+    schema = Schema.from_file(data_path("schemas", "claims_stance.xml"))
     rng = np.random.default_rng(1)
     noise = claim_rows()
     for row, label in zip(noise, rng.permutation([r["label"] for r in noise]), strict=True):

@@ -21,9 +21,10 @@ from models_data import claim_rows, stance_rows, train_demo, write_csv
 from annotate.labels import load_labels
 from annotate.models.store import load, save
 from annotate.models.train import train
+from annotate.resources import data_path
 from annotate.schema import Schema
 
-SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "claims_stance.xml"
+SCHEMA = data_path("schemas", "claims_stance.xml")
 
 
 class _Unwritable:

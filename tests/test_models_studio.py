@@ -9,6 +9,7 @@ import pytest
 from models_data import demo_model
 
 from annotate.models.predict import predict_file
+from annotate.resources import data_path
 from annotate.schema import Schema
 from annotate.segment import ingest
 from annotate.studio.push import push
@@ -18,11 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_trained_model_predictions_become_preannotations(studio, tmp_path_factory, tmp_path):
-    schema_path = ROOT / "schemas" / "claims_stance.xml"
+    schema_path = data_path("schemas", "claims_stance.xml")
     schema = Schema.from_file(schema_path)
     model = demo_model(tmp_path_factory, schema_path)
     sentences = tmp_path / "sentences.jsonl"
-    ingest([ROOT / "corpora" / "sample"], sentences)
+    ingest([data_path("corpora", "sample")], sentences)
     preds = tmp_path / "preds.jsonl"
     summary = predict_file(model, sentences, preds, schema)
     records = [json.loads(x) for x in preds.read_text().splitlines()]
@@ -49,10 +50,10 @@ def test_trained_model_predictions_become_preannotations(studio, tmp_path_factor
 
 
 def test_push_with_model_from_the_cli(studio, cli, tmp_path_factory, tmp_path):
-    schema_path = ROOT / "schemas" / "claims_stance.xml"
+    schema_path = data_path("schemas", "claims_stance.xml")
     model = demo_model(tmp_path_factory, schema_path)
     sentences = tmp_path / "sentences.jsonl"
-    ingest([ROOT / "corpora" / "sample"], sentences)
+    ingest([data_path("corpora", "sample")], sentences)
     title = studio.project_title("cli-model")
     code, out, err = cli("push", sentences, "--model", model, "--project", title, "--url", studio.url,
                          "--token", studio.token)  # fmt: skip

@@ -16,6 +16,7 @@ from annotate.labels import load_labels
 from annotate.models.pipelines import frame, make_claim_model, make_stance_model
 from annotate.models.store import TRUSTED_TYPES, load, save
 from annotate.models.train import train
+from annotate.resources import data_path
 from annotate.schema import Schema
 
 
@@ -26,7 +27,7 @@ def demo(tmp_path_factory, schema_path) -> Path:
 
 @pytest.fixture(scope="module")
 def schema_path() -> Path:
-    return Path(__file__).resolve().parents[1] / "schemas" / "claims_stance.xml"
+    return data_path("schemas", "claims_stance.xml")
 
 
 def one_line(stderr: str) -> str:

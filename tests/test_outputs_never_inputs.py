@@ -17,6 +17,7 @@ from annotation_rows import row
 from models_data import demo_model
 
 from annotate.io import utc_stamp, write_jsonl
+from annotate.resources import data_path
 from annotate.studio.pull import COLUMNS
 
 
@@ -68,7 +69,7 @@ def test_ingest_output_inside_an_input_folder_is_refused(cli, tmp_path):
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    return demo_model(tmp_path_factory, Path("schemas/claims_stance.xml"))
+    return demo_model(tmp_path_factory, data_path("schemas", "claims_stance.xml"))
 
 
 @pytest.mark.parametrize("command", ["predict", "suggest"])
@@ -128,7 +129,7 @@ def test_a_prediction_score_outside_0_1_is_refused_before_anything_is_pushed(tmp
     from annotate.schema import Schema
     from annotate.studio.push import read_predictions
 
-    schema = Schema.from_file("schemas/claims_stance.xml")
+    schema = Schema.from_file(data_path("schemas", "claims_stance.xml"))
     line = (
         '{"sentence_id": "s0", "field": "claim_type", "value": "Opinion", "score": ' + score + ', "model_version": "m"}'
     )

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from annotate.errors import SchemaError, StudioError
+from annotate.resources import data_path
 from annotate.schema import Schema, default_schema_path
 from annotate.segment import ingest
 from annotate.studio.push import existing_task_keys, make_tasks, push, read_sentences
 from tests.studio_server import on_both_databases
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = ROOT / "schemas" / "claims_stance.targets.toml"
+TARGETS = data_path("schemas", "claims_stance.targets.toml")
 
 studio = on_both_databases()  # every server test runs on sqlite and on PostgreSQL
 
@@ -22,7 +23,7 @@ studio = on_both_databases()  # every server test runs on sqlite and on PostgreS
 @pytest.fixture(scope="module")
 def sentences(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("push") / "sentences.jsonl"
-    ingest([ROOT / "corpora" / "sample"], out)
+    ingest([data_path("corpora", "sample")], out)
     return out
 
 

@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from annotate.errors import InputError
+from annotate.resources import data_path
 from annotate.schema import Schema, default_schema_path
 from annotate.segment import ingest
 from annotate.studio.push import make_tasks, push, read_sentences
@@ -221,7 +222,7 @@ def label(studio: Any, who: Any, task_id: int, claim_type: str = "Not a claim") 
 @pytest.fixture(scope="module")
 def sentences(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("queue") / "sentences.jsonl"
-    ingest([ROOT / "corpora" / "sample"], out)
+    ingest([data_path("corpora", "sample")], out)
     return out
 
 

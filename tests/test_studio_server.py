@@ -42,9 +42,26 @@ def test_binary_argument_wins(monkeypatch, tmp_path):
 def test_missing_server_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.delenv(server.BIN_ENV, raising=False)
     monkeypatch.setattr(server, "ROOT", tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(StudioError, match=r"run `make start` or `bash scripts/install.sh`"):
         server.find_binary()
+
+
+def test_data_dir_is_the_checkouts_when_run_from_one(monkeypatch, tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    monkeypatch.setattr(server, "ROOT", tmp_path)
+    assert server.default_data_dir() == tmp_path / ".annotate" / "labelstudio"
+
+
+def test_installed_package_keeps_its_server_in_the_users_data_dir(monkeypatch, tmp_path):
+    site = tmp_path / "site-packages"  # no pyproject.toml beside an installed package
+    monkeypatch.setattr(server, "ROOT", site)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert server.default_data_dir() == tmp_path / "data" / "annotate" / "labelstudio"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert server.default_data_dir() == tmp_path / "home" / ".local" / "share" / "annotate" / "labelstudio"
 
 
 def test_status_of_a_never_started_dir(tmp_path, cli):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from models_data import demo_model, sentences, write_csv, write_jsonl
 
+from annotate.resources import data_path
 from annotate.schema import Schema
 from annotate.suggest import diverse, entropy, least_confidence, margin, prefer_uncertain, score_stream, suggest
 
@@ -65,7 +66,7 @@ def test_diverse_skips_near_duplicates():
 
 @pytest.fixture(scope="module")
 def schema_path() -> Path:
-    return ROOT / "schemas" / "claims_stance.xml"
+    return data_path("schemas", "claims_stance.xml")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ Every loader returns a DataFrame with at least these columns:
 
     text    the text to label (tweet, article body, article headline, sentence)
     target  what the stance is toward (SemEval target, FNC headline, Emergent claim; "" for check-worthiness)
-    label   the gold label as a Choice value of the benchmark's schema in ``schemas/``
+    label   the gold label as a Choice value of the benchmark's schema in ``schemas/`` (package data)
     group   the unit a dev split must not cut: tweet id, body id, claim id, debate, sentence id
 
 plus ``raw_label`` (the label as the file spells it) and dataset-specific columns: ``body_id`` for
@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from annotate.errors import InputError
+from annotate.resources import data_path
 
 __all__ = [
     "SCHEMAS",
@@ -37,7 +38,7 @@ __all__ = [
     "schema_path",
 ]
 
-_SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+_SCHEMA_DIR = data_path("schemas")
 
 #: benchmark -> (schema file, field) whose Choice values the loader's labels are
 SCHEMAS: dict[str, tuple[str, str]] = {

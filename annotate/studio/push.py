@@ -361,7 +361,7 @@ def ensure_project(
             label_config=schema.xml,
             description=describe_project(schema),
             show_skip_button=True,
-            # the guidelines (the desk's, else docs/guidelines.md) open when the label stream
+            # the guidelines (the desk's, else the packaged ones) open when the label stream
             # starts, and from the top bar's Instructions button; tasks come in order so context
             # reads naturally
             expert_instruction=instructions,
@@ -505,7 +505,7 @@ def push(
     an interrupted push leaves whole batches and the next push resumes after them.
     ``on_batch(imported_so_far, to_import)`` is called after each imported batch; ``progress``
     draws a progress line with the rate (on a terminal). ``guidelines`` (Markdown; default
-    ``docs/guidelines.md``) become the project's instructions. ``hints`` adds ingest's speaker
+    the packaged ``docs/guidelines.md``) become the project's instructions. ``hints`` adds ingest's speaker
     hints as pre-annotated Speaker spans (:func:`hint_predictions`), beside any ``predictions``.
     ``matches`` (``annotate match``'s output) shows each task's likely matches and adds the
     ``checked`` field, pre-annotated above ``match_threshold`` (:mod:`annotate.studio.matches`).

@@ -2,7 +2,8 @@
 
 The server runs from its own venv (``.annotate/server-venv``, made by ``scripts/install.sh``)
 because its pins (e.g. ``pytz<2023``) conflict with the toolkit. It listens on 127.0.0.1 only
-and keeps everything in one data dir (default ``.annotate/labelstudio/`` in the repository).
+and keeps everything in one data dir (default ``.annotate/labelstudio/`` in the repository; an
+installed package uses ``~/.local/share/annotate/labelstudio/`` instead, see :func:`default_data_dir`).
 Its database is sqlite, or, for teams with many annotators, a PostgreSQL database given as
 ``database="postgresql://user:password@host:port/name"`` (``annotate studio start --database``
 or the ``ANNOTATE_STUDIO_DATABASE`` environment variable, which keeps the password out of the
@@ -59,6 +60,7 @@ __all__ = [
     "parse_database",
 ]
 
+# the checkout the package runs from (``make start``), if it is one: its .annotate/ holds the server
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PORT = 8080
 ADMIN_EMAIL = "admin@annotate.local"
@@ -218,19 +220,30 @@ def _reachable(db: Database, timeout: float = 5.0) -> None:
         ) from None
 
 
+def _state_dir() -> Path:
+    """``.annotate`` of the checkout, or for an installed package ``$XDG_DATA_HOME/annotate``.
+
+    An installed package sits in site-packages (no ``pyproject.toml`` beside it) and must not
+    write there, so it keeps the local server in the user's data dir (``~/.local/share/annotate``).
+    """
+    if (ROOT / "pyproject.toml").is_file():
+        return ROOT / ".annotate"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "annotate"
+
+
 def default_data_dir() -> Path:
-    """``.annotate/labelstudio`` in the repository (git-ignored)."""
-    return ROOT / ".annotate" / "labelstudio"
+    """``.annotate/labelstudio`` in the checkout (git-ignored); installed, in the user's data dir."""
+    return _state_dir() / "labelstudio"
 
 
 def find_binary(binary: str | Path | None = None) -> str:
-    """The ``label-studio`` executable: argument, env var, the repo's server venv, then PATH."""
+    """The ``label-studio`` executable: argument, env var, the checkout's server venv, then PATH."""
     explicit = binary or os.environ.get(BIN_ENV)
     if explicit:  # asked for by name: never fall back silently to another server
         if Path(explicit).is_file() and os.access(explicit, os.X_OK):
             return str(explicit)
         raise StudioError(f"no label-studio executable at {explicit}", hint="fix the path, or run `make start`")
-    local = ROOT / ".annotate" / "server-venv" / "bin" / "label-studio"
+    local = _state_dir() / "server-venv" / "bin" / "label-studio"
     if local.is_file() and os.access(local, os.X_OK):
         return str(local)
     found = shutil.which("label-studio")
