@@ -225,6 +225,7 @@ def task_results(
     """
     from annotate.models.predict import to_predictions
 
+    # a task without a target gets no stance answer (predict would try every concerned target)
     kept = [r for r in predictions if not r.get("target") or has_target[int(r["sentence_id"])]]
     by_task = {int(p["sentence_id"]): p for p in to_predictions(kept)}
     results = empty_results(len(has_target), model_version)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +63,7 @@ class ModelRegistry:
     """The versions in ``models_dir`` (created if missing) and the slot that serves.
 
     :meth:`open` loads the current version once at startup; :meth:`swap_in` makes a new version
-    folder the one that serves, in memory and in ``current.json``.
+    folder the one that serves, :meth:`write_pointer` records it in ``current.json``.
     """
 
     def __init__(self, models_dir: str | Path) -> None:
@@ -75,7 +74,6 @@ class ModelRegistry:
                 hint=f"serve its parent: --models {self.models_dir.parent}",
             )
         self.models_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()  # one swap at a time
         self._slot = ModelSlot(None, NO_MODEL, None, utc_now())
 
     @property
@@ -161,13 +159,20 @@ class ModelRegistry:
 
     def swap_in(self, folder: Path, schema: Schema) -> ModelSlot:
         """Load the version in ``folder`` (with every check of :func:`~annotate.models.store.load`)
-        and make it serve; requests in flight finish with the slot they read."""
+        and make it serve; requests in flight finish with the slot they read. A restart serves it
+        once :meth:`write_pointer` has run."""
         from annotate.models.store import load
 
         model = load(folder, schema)
         new = ModelSlot(model, model.model_version, folder, utc_now())
-        with self._lock:
-            self._slot = new  # one reference assignment: a request sees the old slot or the new
-            with atomic_write(self.models_dir / CURRENT_NAME) as fh:
-                fh.write(json.dumps({"folder": folder.name, "model_version": new.version, "since": new.since}) + "\n")
+        # one reference assignment (only the retrain worker swaps): a request sees the old slot or the new
+        self._slot = new
         return new
+
+    def write_pointer(self, slot: ModelSlot) -> None:
+        """Name ``slot``'s version in ``current.json`` (atomically): the one the next start serves."""
+        if slot.folder is None:
+            return
+        pointer = {"folder": slot.folder.name, "model_version": slot.version, "since": slot.since}
+        with atomic_write(self.models_dir / CURRENT_NAME) as fh:
+            fh.write(json.dumps(pointer) + "\n")

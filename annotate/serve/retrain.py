@@ -187,6 +187,7 @@ class Retrainer:
             self.retrains += 1
             self.last_trained = new.since
             self.last_error = None
+        self.registry.write_pointer(new)
         n_labels = len(data.labels)
         self.label_log.append(
             [
