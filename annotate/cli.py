@@ -765,7 +765,7 @@ def serve_command(
     from annotate import credentials
     from annotate.errors import InputError
     from annotate.schema import Schema
-    from annotate.serve import LOOPBACK, run
+    from annotate.serve import LOOPBACK, Backend, require_extra, run
     from annotate.studio.client import connect
 
     if no_auth:
@@ -781,17 +781,16 @@ def serve_command(
         else:
             _echo(f"credentials from {creds.source}")
     _echo(f"serving {models} on http://{host}:{port} (Ctrl+C to stop)")
-    run(
+    require_extra()  # before the models folder is touched
+    backend = Backend(
         models,
-        host=host,
-        port=port,
-        basic_auth=auth,
         schema=Schema.from_file(schema) if schema else None,
         retrain_every=retrain_every,
         labels=labels,
         projects=set(project) if project else None,
         studio=lambda: connect(url, token, data_dir=data_dir),
     )
+    run(backend, host=host, port=port, basic_auth=auth)
 
 
 @studio_app.command("connect-model")

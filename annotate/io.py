@@ -36,6 +36,7 @@ __all__ = [
     "sha256_hex",
     "file_hash",
     "utc_stamp",
+    "utc_now",
 ]
 
 
@@ -241,3 +242,8 @@ def utc_stamp(now: dt.datetime | None = None) -> str:
     """A sortable, filename-safe UTC timestamp, e.g. ``20261125T120544.123456Z``."""
     now = now or dt.datetime.now(dt.UTC)
     return now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def utc_now() -> str:
+    """The current UTC time in ISO 8601 to the second, e.g. ``2026-11-25T12:05:44+00:00``."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

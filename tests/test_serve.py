@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 import annotate.models.train as train_module
 from annotate.errors import InputError
 from annotate.schema import Schema
-from annotate.serve import NO_MODEL, create_app
+from annotate.serve import NO_MODEL, Backend, create_app
 from tests.models_data import claim_rows, stance_rows, write_csv
 
 VENEZUELA = "Foreign intervention in Venezuela"
@@ -108,7 +108,7 @@ class Gate:
 
 
 def test_health_setup_and_versions(models: Path, schema: Schema):
-    with TestClient(create_app(models, schema=schema)) as c:
+    with TestClient(create_app(Backend(models, schema=schema))) as c:
         h = c.get("/health").json()
         assert h["status"] == "UP" and h["model_version"].startswith("demo-") and h["last_error"] is None
         assert c.post("/setup", json={"project": "3.1732000000", "schema": schema.xml}).json() == {
@@ -126,7 +126,7 @@ def test_predict_one_result_per_task_in_order_built_from_the_schema(models: Path
         task(3, "The president opposes intervention in Venezuela and said no, round 7."),
         task(4, "Good morning to everyone here today, session 5.", target=None),
     ]
-    with TestClient(create_app(models, schema=schema)) as c:
+    with TestClient(create_app(Backend(models, schema=schema))) as c:
         version = c.get("/health").json()["model_version"]
         body = {"tasks": tasks, "project": "3.1732000000", "label_config": schema.xml, "params": {}}
         results = c.post("/predict", json=body).json()["results"]
@@ -152,14 +152,14 @@ def test_results_use_the_request_label_config_aliases(models: Path, schema: Sche
         '<Choice value="Opinion" hotkey="3"/>', '<Choice value="Opinion" alias="OPN" hotkey="3"/>'
     )
     assert aliased != schema.xml
-    with TestClient(create_app(models, schema=schema)) as c:
+    with TestClient(create_app(Backend(models, schema=schema))) as c:
         body = {"tasks": [task(1, "I think this plan is a terrible idea number 3.")], "label_config": aliased}
         (res,) = c.post("/predict", json=body).json()["results"]
     assert res["result"][0]["value"]["choices"] == ["OPN"]
 
 
 def test_cold_start_predicts_nothing_and_says_so(tmp_path: Path, schema: Schema):
-    with TestClient(create_app(tmp_path / "empty", schema=schema)) as c:
+    with TestClient(create_app(Backend(tmp_path / "empty", schema=schema))) as c:
         assert c.get("/health").json()["model_version"] == NO_MODEL
         results = c.post("/predict", json={"tasks": [task(1, "a"), task(2, "b")]}).json()["results"]
     assert results == [{"result": [], "score": 0.0, "model_version": NO_MODEL}] * 2
@@ -187,7 +187,7 @@ def test_bad_requests_get_4xx_with_a_message_and_the_server_keeps_serving(models
         ({"tasks": [task(1, "x")], "project": "seven"}, 400, "'project' must look like"),
         ({"tasks": [task(1, "x")], "project": "8.1732000000"}, 404, "unknown project 8"),
     ]
-    with TestClient(create_app(models, schema=schema, projects={3}), raise_server_exceptions=False) as c:
+    with TestClient(create_app(Backend(models, schema=schema, projects={3})), raise_server_exceptions=False) as c:
         for body, status, message in cases:
             kw = (
                 {"content": body, "headers": {"content-type": "application/json"}}
@@ -208,7 +208,7 @@ def test_bad_requests_get_4xx_with_a_message_and_the_server_keeps_serving(models
 
 
 def test_basic_auth(models: Path, schema: Schema):
-    with TestClient(create_app(models, schema=schema, basic_auth="ls:s3cret")) as c:
+    with TestClient(create_app(Backend(models, schema=schema), basic_auth="ls:s3cret")) as c:
         r = c.get("/health")
         assert r.status_code == 401 and "basic auth required" in r.json()["error"]
         assert c.get("/health", auth=("ls", "wrong")).status_code == 401
@@ -217,11 +217,11 @@ def test_basic_auth(models: Path, schema: Schema):
 
 def test_models_dir_must_hold_versions_not_be_one(models: Path, schema: Schema):
     with pytest.raises(InputError, match="is a model folder, not a folder of model versions"):
-        create_app(models / "demo", schema=schema)
+        Backend(models / "demo", schema=schema)
 
 
 def test_other_webhook_actions_are_acknowledged_and_ignored(models: Path, schema: Schema):
-    with TestClient(create_app(models, schema=schema)) as c:
+    with TestClient(create_app(Backend(models, schema=schema))) as c:
         r = c.post("/webhook", json={"action": "TASKS_CREATED", "tasks": [{"id": 1}], "project": {"id": 3}})
         assert r.status_code == 200 and r.json()["status"] == "ignored"
     assert not (models / "annotations.log.jsonl").exists()
@@ -234,7 +234,7 @@ def test_webhook_replies_while_a_retrain_runs_then_the_new_version_is_swapped_in
     models: Path, schema: Schema, trained: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ):
     gate = Gate(monkeypatch)
-    app = create_app(models, schema=schema, retrain_every=2, labels=trained[1])
+    app = create_app(Backend(models, schema=schema, retrain_every=2, labels=trained[1]))
     backend = app.state.backend
     t1, t2 = task(1, "We believe the tax is wrong."), task(2, "Officials support intervention in Venezuela.")
     with TestClient(app) as c:
@@ -267,7 +267,7 @@ def test_webhook_replies_while_a_retrain_runs_then_the_new_version_is_swapped_in
     # the base labels (--labels, the same rows the first model learned from) count once
     assert len(live.splitlines()) == len(set(live.splitlines()))
     # a restart serves the version current.json names
-    with TestClient(create_app(models, schema=schema)) as c:
+    with TestClient(create_app(Backend(models, schema=schema))) as c:
         assert c.get("/health").json()["model_version"] == h["model_version"]
 
 
@@ -276,7 +276,7 @@ def test_failed_retrain_keeps_the_old_model_and_reports_why(
 ):
     gate = Gate(monkeypatch, fail="class 'Favor' has 1 label")
     gate.open()
-    app = create_app(models, schema=schema, retrain_every=1)
+    app = create_app(Backend(models, schema=schema, retrain_every=1))
     with TestClient(app) as c:
         old = c.get("/health").json()["model_version"]
         r = c.post("/webhook", json=created(annotation(11, 1, "Opinion", "Favor"), task(1, "We think so.")))
@@ -293,7 +293,7 @@ def test_failed_retrain_keeps_the_old_model_and_reports_why(
 
 
 def test_start_training_retrains_on_request_and_deletions_are_applied(models: Path, schema: Schema):
-    app = create_app(models, schema=schema, retrain_every=0)
+    app = create_app(Backend(models, schema=schema, retrain_every=0))
     backend = app.state.backend
     t1 = task(1, "We believe the tax is wrong.")
     with TestClient(app) as c:
@@ -340,7 +340,7 @@ def test_bodies_that_are_not_json_are_refused_so_a_web_page_cannot_forge_webhook
     preflight, but not application/json; the backend now takes JSON only.
     """
     event = created(annotation(1, 1, "Opinion"), task(1, "Exports rose 5% in 2019."))
-    with TestClient(create_app(models, schema=schema, retrain_every=0), raise_server_exceptions=False) as c:
+    with TestClient(create_app(Backend(models, schema=schema, retrain_every=0)), raise_server_exceptions=False) as c:
         for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None):
             headers = {"content-type": kind} if kind else {}
             r = c.post("/webhook", content=json.dumps(event), headers=headers)
@@ -368,7 +368,7 @@ def test_bodies_that_are_not_json_are_refused_so_a_web_page_cannot_forge_webhook
 )
 def test_malformed_webhook_annotations_get_422_not_500(models: Path, schema: Schema, ann: dict[str, Any]):
     body = {"action": "ANNOTATION_CREATED", "annotation": ann, "task": task(1, "x"), "project": {"id": 3}}
-    with TestClient(create_app(models, schema=schema), raise_server_exceptions=False) as c:
+    with TestClient(create_app(Backend(models, schema=schema)), raise_server_exceptions=False) as c:
         r = c.post("/webhook", json=body)
         assert r.status_code == 422, r.text
         assert "error" in r.json() and "Traceback" not in r.text

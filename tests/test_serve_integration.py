@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from annotate.schema import Schema
-from annotate.serve import create_app, serve_in_thread
+from annotate.serve import Backend, create_app, serve_in_thread
 from annotate.studio.ml_backend import connect_model
 from annotate.studio.push import make_tasks
 from tests.models_data import claim_rows, sentences, stance_rows, write_csv
@@ -63,7 +63,7 @@ def served(tmp_path: Path, schema_path: Path):
     schema = Schema.from_file(schema_path)
     labels = write_csv(tmp_path / "labels.csv", claim_rows() + stance_rows())
     train_file(labels, schema, tmp_path / "models" / "demo", n_splits=3, learning_curve=False)
-    app = create_app(tmp_path / "models", schema=schema, retrain_every=2, labels=labels)
+    app = create_app(Backend(tmp_path / "models", schema=schema, retrain_every=2, labels=labels))
     with serve_in_thread(app) as url:
         yield url, app.state.backend, schema
 
@@ -139,7 +139,7 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(served):
 def test_cold_start_behind_basic_auth_still_hears_annotations(studio, tmp_path: Path, schema_path: Path):
     """No model yet, credentials required: LS connects with them and its webhook carries them too."""
     schema = Schema.from_file(schema_path)
-    app = create_app(tmp_path / "models", schema=schema, basic_auth=("ls", "s3cret-pw"), retrain_every=0)
+    app = create_app(Backend(tmp_path / "models", schema=schema, retrain_every=0), basic_auth=("ls", "s3cret-pw"))
     ls = studio.client()
     project = studio.new_project(schema.xml, prefix="serve-auth")
     sents = [{**s, "start": 0, "end": len(s["text"])} for s in sentences(TEXTS[:2])]
@@ -172,7 +172,7 @@ def test_connect_model_hands_the_generated_secret_to_label_studio(
     creds, generated = for_server()  # what `annotate serve` does with nothing configured
     assert generated
     schema = Schema.from_file(schema_path)
-    app = create_app(tmp_path / "models", schema=schema, basic_auth=creds.pair(), retrain_every=0)
+    app = create_app(Backend(tmp_path / "models", schema=schema, retrain_every=0), basic_auth=creds.pair())
     ls = studio.client()
     project = studio.new_project(schema.xml, prefix="serve-secret")
     sents = [{**s, "start": 0, "end": len(s["text"])} for s in sentences(TEXTS[:2])]
@@ -221,14 +221,14 @@ def test_a_retrain_learns_annotations_made_while_serve_was_down_and_the_models_o
         ls.annotations.create(id=by_text[text], result=[choice], completed_by=annotator.id)
 
     # no --labels: what the first model learned from comes from its own folder
-    app = create_app(tmp_path / "models", schema=schema, retrain_every=0, studio=studio.studio)
+    app = create_app(Backend(tmp_path / "models", schema=schema, retrain_every=0, studio=studio.studio))
     backend = app.state.backend
     with serve_in_thread(app) as url:
         connect_model(studio.studio(), project.id, url)
         annotate(TEXTS[1], "Opinion")
         _poll("the webhook", lambda: backend.training_table())
     annotate(TEXTS[2], "Not a claim")  # the server is down: its webhook is lost
-    app = create_app(tmp_path / "models", schema=schema, retrain_every=0, studio=studio.studio)
+    app = create_app(Backend(tmp_path / "models", schema=schema, retrain_every=0, studio=studio.studio))
     backend = app.state.backend
     with serve_in_thread(app):
         assert backend.request_retrain(force=True)
