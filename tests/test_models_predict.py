@@ -16,11 +16,11 @@ from annotate.models.predict import (
     predict,
     predict_file,
     predict_lines,
-    result_item,
     to_predictions,
 )
 from annotate.models.store import load
 from annotate.schema import Schema
+from annotate.studio.results import encode
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = [
@@ -95,8 +95,8 @@ def test_alias_is_what_the_result_stores(tmp_path):
     xml = xml.replace('<Choice value="Opinion" hotkey="3"/>', '<Choice value="Opinion" alias="OPN" hotkey="3"/>')
     (tmp_path / "aliased.xml").write_text(xml)
     field = Schema.from_file(tmp_path / "aliased.xml").field("claim_type")
-    assert result_item(field, "Opinion")["value"] == {"choices": ["OPN"]}
-    assert result_item(field, "Not a claim")["value"] == {"choices": ["Not a claim"]}
+    assert encode(field, "Opinion")["value"] == {"choices": ["OPN"]}
+    assert encode(field, "Not a claim")["value"] == {"choices": ["Not a claim"]}
 
 
 def test_to_predictions_joins_claim_results_to_each_target_task():

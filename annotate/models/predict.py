@@ -10,11 +10,12 @@ per sentence (x target, for the stance field) x field::
      "result": [{"from_name": "stance", "to_name": "text", "type": "choices",
                  "value": {"choices": ["Against"]}}]}
 
-``result`` is in Label Studio's result format (``from_name``/``to_name``/``type`` from the schema,
-the choice written as Label Studio stores it, i.e. its alias if it has one), ``score`` is the
-calibrated probability of ``value``, and ``model_version`` is the model name plus a hash of its
-files. A record without ``target`` applies to every task of its sentence. :func:`to_predictions`
-groups records into one Label Studio prediction per task (``annotate push --predictions``).
+``result`` is in Label Studio's result format (:func:`annotate.studio.results.encode`: ``from_name``,
+``to_name`` and ``type`` from the schema, the choice written as Label Studio stores it, i.e. its
+alias if it has one), ``score`` is the calibrated probability of ``value``, and ``model_version``
+is the model name plus a hash of its files. A record without ``target`` applies to every task of
+its sentence. :func:`to_predictions` groups records into one Label Studio prediction per task
+(``annotate push --predictions``).
 
 Stance is predicted for the targets that concern a sentence (``Target.concerns``: its keywords
 appear in the sentence or its context), or for the record's own ``target`` when it has one; and
@@ -42,23 +43,11 @@ from annotate.io import atomic_write, dumps, ensure_not_input, parse_jsonl, read
 from annotate.models.pipelines import frame
 from annotate.models.store import LoadedModel, load
 from annotate.schema import Field, Schema
+from annotate.studio.results import encode as encode_result
 
 __all__ = [
-    "predict", "predict_lines", "predict_file", "result_item", "to_predictions", "read_records", "iter_record_chunks",
-    "pairs",
+    "predict", "predict_lines", "predict_file", "to_predictions", "read_records", "iter_record_chunks", "pairs",
 ]
-
-
-def result_item(field: Field, value: str) -> dict[str, Any]:
-    """One Label Studio result item for a categorical ``field`` answered with ``value``."""
-    stored = field.to_stored(value)
-    if field.type == "rating":
-        payload: Any = int(stored)
-    elif field.type == "taxonomy":
-        payload = [[stored]]
-    else:
-        payload = [stored]
-    return {"from_name": field.name, "to_name": field.to_name, "type": field.type, "value": {field.type: payload}}
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
@@ -231,7 +220,7 @@ def predict(
                 score=round(float(p[j]), 4),
                 model_version=model.model_version,
                 proba={c: round(float(x), 4) for c, x in zip(sc.classes, p, strict=True)},
-                result=[result_item(sc.field, sc.classes[j])],
+                result=[encode_result(sc.field, sc.classes[j])],
             )
             out.append(rec)
     return out
@@ -260,7 +249,7 @@ def predict_lines(
         keys = [_json(c) + ": " for c in sc.classes]
         heads = [f', "field": {_json(sc.name)}, "value": {_json(c)}, "score": ' for c in sc.classes]
         middle = f', "model_version": {version}, "proba": {{'
-        tails = [f'}}, "result": [{dumps(result_item(sc.field, c))}]}}' for c in sc.classes]
+        tails = [f'}}, "result": [{dumps(encode_result(sc.field, c))}]}}' for c in sc.classes]
         n_before = len(lines)
         for r, p, j, kept in zip(sc.rows, sc.proba.tolist(), sc.best.tolist(), sc.keep, strict=True):
             if not kept:

@@ -29,6 +29,7 @@ from annotate.io import read_jsonl, write_jsonl
 from annotate.progress import progress as progress_line
 from annotate.schema import Field, Schema
 from annotate.studio.client import Studio, api_call, find_project, project_lock
+from annotate.studio.results import encode
 
 __all__ = [
     "PushSummary",
@@ -160,41 +161,12 @@ def _check_data_keys(schema: Schema, task: dict[str, Any]) -> None:
         )
 
 
-def _result_item(f: Field, value: Any, text: str, path: Path, lineno: int, schema: Schema) -> dict[str, Any]:
-    """One LS result item for a prediction value, validated against the schema."""
-
-    def bad(msg: str, hint: str) -> SchemaError:
-        return SchemaError(msg, path=path, line=lineno, hint=hint)
-
-    item: dict[str, Any] = {"from_name": f.name, "to_name": f.to_name.split(",")[0], "type": f.type}
-    if f.type == "choices":
-        values = value if isinstance(value, list) else [value]
-        if not f.multiple and len(values) != 1:
-            raise bad(f"field '{f.name}' takes one choice, got {len(values)}", "give a single value")
-        stored = []
-        for v in values:
-            if not isinstance(v, str) or f.to_value(v) is None:
-                raise bad(f"'{v}' is not a choice of field '{f.name}'", f"use one of: {', '.join(f.values)}")
-            stored.append(f.to_stored(v))  # LS selects a choice only by what it stores (alias trap)
-        item["value"] = {"choices": stored}
-    elif f.type == "labels":
-        if not isinstance(value, dict) or not {"start", "end", "label"} <= set(value):
-            raise bad(f"a span prediction for '{f.name}' needs start, end and label", 'e.g. {"start": 0, ...}')
-        s, e, label = value["start"], value["end"], value["label"]
-        if f.to_value(label) is None:
-            raise bad(f"'{label}' is not a label of field '{f.name}'", f"use one of: {', '.join(f.values)}")
-        if not (isinstance(s, int) and isinstance(e, int) and 0 <= s < e <= len(text)):
-            raise bad(f"span {s}-{e} is outside the sentence (length {len(text)})", "offsets are into the sentence")
-        item["value"] = {"start": s, "end": e, "text": text[s:e], "labels": [f.to_stored(label)]}
-    elif f.type == "textarea":
-        item["value"] = {"text": [str(value)]}
-    elif f.type == "rating":
-        if not isinstance(value, int) or str(value) not in f.values:
-            raise bad(f"rating {value!r} is not one of {', '.join(f.values)}", "give an integer rating")
-        item["value"] = {"rating": value}
-    else:
-        raise bad(f"predictions for {f.type} field '{f.name}' are not supported", "predict choices, spans or text")
-    return item
+def _result_item(f: Field, value: Any, text: str, path: Path, lineno: int) -> dict[str, Any]:
+    """One LS result item for a prediction value, validated against the schema; errors name file:line."""
+    try:
+        return encode(f, value, text)
+    except SchemaError as err:
+        raise SchemaError(err.message, path=path, line=lineno, hint=err.hint) from None
 
 
 def read_predictions(path: str | Path, schema: Schema, sentences: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -241,7 +213,7 @@ def read_predictions(path: str | Path, schema: Schema, sentences: dict[str, dict
                 f"score {score!r} is not a number in 0..1", path=path, line=lineno, hint="give a number in 0..1"
             )
         text = sentences.get(rec["sentence_id"], {}).get("text", "")
-        item = _result_item(f, rec["value"], text, path, lineno, schema)
+        item = _result_item(f, rec["value"], text, path, lineno)
         out.append(
             {
                 "sentence_id": rec["sentence_id"],
