@@ -22,13 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from annotate.errors import InputError, SchemaError, StudioError
 from annotate.io import read_jsonl, write_jsonl
 from annotate.progress import progress as progress_line
 from annotate.schema import Field, Schema
-from annotate.studio.client import Studio, api_call, find_project, project_lock
+from annotate.studio.client import Studio, api_call, find_project, iter_task_pages, project_lock
+from annotate.studio.queue import QUEUE_MARK
 from annotate.studio.results import encode
 
 __all__ = [
@@ -362,14 +361,8 @@ def iter_task_keys(
 ) -> Iterator[tuple[str, int]]:
     """``(task_key, task id)`` of every task in the project, duplicates included, page by page.
 
-    Raw paginated ``GET /api/tasks`` rather than the SDK's pager, because the pager cannot ask
-    for less: ``include=id,data`` (the endpoint's documented field filter) skips the per-task
-    summaries the Data Manager serializer otherwise computes (annotators, comment authors,
-    storage file names, result digests), which made a page of 1,000 tasks about 7x slower on
-    Label Studio 1.23; ``resolve_uri=false`` skips storage-URL resolution of the data; plain
-    dicts skip the SDK's pydantic models. Pages are in id order, so tasks added meanwhile cannot
-    shift a page. A page past the end answers 404 "Invalid page." (the LS pagination quirk),
-    which ends the loop. ``benchmarks/push_pull.py`` measures this against the SDK's pager.
+    Read with the raw pager :func:`~annotate.studio.client.iter_task_pages` (which says why not
+    the SDK's); ``benchmarks/push_pull.py`` measures the two.
     """
     seen = 0
     with progress_line(progress, "listing", "tasks") as tick:
@@ -383,37 +376,6 @@ def iter_task_keys(
             tick(seen)
 
 
-def iter_task_pages(
-    studio: Studio, project_id: int, page_size: int = 1000, include: str = "id,data"
-) -> Iterator[list[dict[str, Any]]]:
-    """The project's tasks as plain dicts (only the ``include`` fields), one page at a time.
-
-    The one raw pager of ``GET /api/tasks`` (see :func:`iter_task_keys` for why not the SDK's);
-    a page past the end answers 404 "Invalid page.", which ends it.
-    """
-    page = 1
-    with httpx.Client(base_url=studio.url, timeout=300) as http:
-        while True:
-            params = {"project": project_id, "page": page, "page_size": page_size, "fields": "task_only",
-                      "include": include, "resolve_uri": "false"}  # fmt: skip
-            try:
-                # headers per request: a personal access token's access token lives 5 minutes
-                r = http.get("/api/tasks/", headers=studio.headers(), params=params)
-            except httpx.TransportError as err:
-                raise StudioError(f"cannot reach Label Studio at {studio.url} ({type(err).__name__})") from None
-            if r.status_code == 404 and page > 1:
-                break
-            if r.status_code != 200:
-                raise StudioError(f"listing tasks of project {project_id} failed: HTTP {r.status_code}")
-            body = r.json()
-            tasks = body.get("tasks", body) if isinstance(body, dict) else body
-            yield tasks
-            total = body.get("total") if isinstance(body, dict) else None
-            if len(tasks) < page_size or (total is not None and page * page_size >= total):
-                break
-            page += 1
-
-
 def existing_task_keys(
     studio: Studio, project_id: int, page_size: int = 1000, *, progress: bool = False
 ) -> dict[str, int]:
@@ -425,8 +387,6 @@ def _attach_to_existing(
     studio: Studio, project_id: int, tasks: list[dict[str, Any]], keys: dict[str, int], by_sentence: dict
 ) -> int:
     """Add predictions to tasks already in the project, skipping model versions they already have."""
-    from annotate.studio.queue import QUEUE_MARK
-
     ls = studio.client
     have: set[tuple[int, str]] = set()
     for p in api_call(studio, lambda: list(ls.predictions.list(project=project_id))):
