@@ -43,6 +43,7 @@ from annotate.io import atomic_write, dumps, ensure_not_input, parse_jsonl, read
 from annotate.models.pipelines import frame
 from annotate.models.store import LoadedModel, load
 from annotate.schema import Field, Schema
+from annotate.sentences import read_sentence_lines, sentences_file
 from annotate.studio.results import encode as encode_result
 
 __all__ = [
@@ -61,29 +62,15 @@ def iter_record_chunks(path: str | Path, chunksize: int = 2000) -> Iterator[list
     Keeping a document's sentences together lets each chunk compute every sentence's relative
     position in its document, and keeps memory flat however long the file is.
     """
-    path = _sentences_file(path)
-    return _group(read_jsonl(path), path, chunksize)
+    return _group(read_sentence_lines(path), chunksize)
 
 
-def _sentences_file(path: str | Path) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise InputError("no such sentences file", path=path, hint="give the output of `annotate ingest`")
-    return path
-
-
-def _group(
-    numbered: Iterable[tuple[int, dict[str, Any]]], path: str | Path, chunksize: int
-) -> Iterator[list[dict[str, Any]]]:
-    """Checked records of ``(line, record)`` pairs in chunks of whole documents, with their positions."""
+def _group(numbered: Iterable[tuple[int, dict[str, Any]]], chunksize: int) -> Iterator[list[dict[str, Any]]]:
+    """Records of checked ``(line, record)`` pairs in chunks of whole documents, with their positions."""
     chunk: list[dict[str, Any]] = []
     current: list[dict[str, Any]] = []
     doc = None
-    for lineno, rec in numbered:
-        if not rec.get("sentence_id") or not isinstance(rec.get("text"), str):
-            raise InputError(
-                "record needs 'sentence_id' and 'text'", path=path, line=lineno, hint="use `annotate ingest` output"
-            )
+    for _, rec in numbered:
         d = str(rec.get("doc_id", ""))
         if current and d != doc:
             _add_position(current)
@@ -297,7 +284,7 @@ def _raw_chunks(path: Path, chunksize: int) -> Iterator[tuple[int, bytes]]:
     checking and positions are left to whoever predicts the chunk (:func:`_predict_raw_chunks`).
     A blank or bad line stays with the document before it; the worker reports a bad one.
     """
-    path = _sentences_file(path)
+    path = sentences_file(path)
     buf: list[bytes] = []
     first = 1
     done = current = total = 0  # records: in the chunk's finished documents, in the current one, in all
@@ -337,7 +324,8 @@ def _predict_raw_chunks(
     for first, data in chunks:
         try:
             numbered = parse_jsonl(io.BytesIO(data), path, start=first)  # BytesIO splits lines as a file does
-            records = [rec for chunk in _group(numbered, path, sys.maxsize) for rec in chunk]
+            checked = read_sentence_lines(path, lines=numbered)
+            records = [rec for chunk in _group(checked, sys.maxsize) for rec in chunk]
         except InputError as err:
             out.append((0, "", Counter(), err))
             break

@@ -26,6 +26,7 @@ from annotate.errors import InputError, SchemaError, StudioError
 from annotate.io import read_jsonl, write_jsonl
 from annotate.progress import progress as progress_line
 from annotate.schema import Field, Schema
+from annotate.sentences import TASK_KEYS, read_sentence_lines
 from annotate.studio.client import Studio, api_call, find_project, iter_task_pages, project_lock
 from annotate.studio.queue import QUEUE_MARK
 from annotate.studio.results import encode
@@ -44,7 +45,6 @@ __all__ = [
 ]
 
 NO_TARGET_LABEL = "(no target for this sentence: answer the claim type only)"
-_REQUIRED = {"sentence_id": str, "doc_id": str, "text": str, "start": int, "end": int}
 
 
 @dataclass
@@ -82,33 +82,11 @@ class PushSummary:
 
 
 def read_sentences(path: str | Path) -> list[dict[str, Any]]:
-    """Read an ingest-format sentences JSONL, checking every line before anything is pushed."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such sentences file", path=path, hint="make one with `annotate ingest`")
-    seen: dict[str, int] = {}
-    out = []
-    for lineno, rec in read_jsonl(path):
-        for key, typ in _REQUIRED.items():
-            if not isinstance(rec.get(key), typ) or isinstance(rec.get(key), bool):
-                what = "missing" if key not in rec else f"not a {typ.__name__}"
-                raise InputError(
-                    f"not a sentence record: '{key}' is {what}",
-                    path=path,
-                    line=lineno,
-                    hint="give the output of `annotate ingest` (keys: sentence_id, doc_id, text, start, end, ...)",
-                )
-        sid = rec["sentence_id"]
-        if sid in seen:
-            raise InputError(
-                f"sentence_id '{sid}' already appears on line {seen[sid]}",
-                path=path,
-                line=lineno,
-                hint="re-run `annotate ingest`; ids must be unique",
-            )
-        seen[sid] = lineno
-        out.append(rec)
-    return out
+    """Read an ingest-format sentences JSONL, checking every line before anything is pushed.
+
+    Every record needs the task keys (:data:`annotate.sentences.TASK_KEYS`), and ids are unique.
+    """
+    return [rec for _, rec in read_sentence_lines(path, keys=TASK_KEYS, duplicates="error")]
 
 
 def _meta(rec: dict[str, Any]) -> str:
