@@ -509,11 +509,11 @@ def report_agreement(
     schema: _SchemaOpt = None,
 ) -> None:
     """Self-contained HTML agreement report: tables, kappa heat map, confusion matrix, disputed items."""
-    from annotate.io import read_jsonl
     from annotate.report import agreement_report, write_report
+    from annotate.sentences import read_sentence_lines
 
     df, sch = _annotations_and_schema(path, schema)
-    texts = {r.get("sentence_id"): r.get("text") for _, r in read_jsonl(sentences)} if sentences else None
+    texts = {r["sentence_id"]: r["text"] for _, r in read_sentence_lines(sentences)} if sentences else None
     write_report(agreement_report(df, sch, texts=texts), output)
     _echo(f"wrote {output}")
 

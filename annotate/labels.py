@@ -35,6 +35,7 @@ import pandas as pd
 from annotate.errors import InputError, SchemaError
 from annotate.io import file_hash, read_jsonl, read_text
 from annotate.schema import Field, Schema
+from annotate.sentences import read_sentence_lines
 
 __all__ = ["load_labels", "read_table", "read_sentences", "label_records", "LABEL_COLUMNS"]
 
@@ -85,18 +86,10 @@ def read_sentences(path: str | Path) -> dict[str, dict[str, Any]]:
     ``position`` is the sentence's relative place in its document (0 = first, 1 = last), the
     position hint of the claim model.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError("no such sentences file", path=path, hint="give the output of `annotate ingest`")
     out: dict[str, dict[str, Any]] = {}
     last: dict[str, int] = {}
-    for lineno, rec in read_jsonl(path):
-        sid = rec.get("sentence_id")
-        if not sid or "text" not in rec:
-            raise InputError(
-                "sentence record needs 'sentence_id' and 'text'", path=path, line=lineno, hint="use `annotate ingest`"
-            )
-        out[str(sid)] = rec
+    for _, rec in read_sentence_lines(path):
+        out[rec["sentence_id"]] = rec
         doc = str(rec.get("doc_id", ""))
         last[doc] = max(last.get(doc, 0), int(rec.get("index", 0) or 0))
     for rec in out.values():

@@ -55,6 +55,8 @@ class Choice:
     value: str
     alias: str | None = None
     hotkey: str | None = None
+    #: a Taxonomy choice's ancestors, root first, as Label Studio stores them (a result holds the whole path)
+    parents: tuple[str, ...] = ()
 
     @property
     def stored(self) -> str:
@@ -271,10 +273,11 @@ def _parse(xml: str, path: str) -> tuple[dict[str, Field], list[str]]:
                 hint=f"use one of: {', '.join(sorted(n for n in object_names if n))}",
             )
         choices = [
-            Choice(value=c.get("value", ""), alias=c.get("alias"), hotkey=c.get("hotkey"))
+            Choice(value=c.get("value", ""), alias=c.get("alias"), hotkey=c.get("hotkey"),
+                   parents=_ancestors(c, el, parents))
             for c in el.iter()
             if c is not el and c.tag in ("Choice", "Label")
-        ]
+        ]  # fmt: skip
         if ftype == "rating":
             choices = [Choice(value=str(i)) for i in range(1, int(el.get("maxRating", "5")) + 1)]
         fields[name] = Field(
@@ -311,6 +314,17 @@ def _parse(xml: str, path: str) -> tuple[dict[str, Field], list[str]]:
                 hotkeys[c.hotkey] = f"{f.name}:{c.value}"
     data_keys = sorted(set(re.findall(r"\$([A-Za-z_][\w]*)", xml)))
     return fields, data_keys
+
+
+def _ancestors(choice: ET.Element, control: ET.Element, parents: dict[ET.Element, ET.Element]) -> tuple[str, ...]:
+    """The stored names of the Choices a (Taxonomy) choice is nested in, root first."""
+    out: list[str] = []
+    node = parents.get(choice)
+    while node is not None and node is not control:
+        if node.tag == "Choice":
+            out.append(node.get("alias") or node.get("value", ""))
+        node = parents.get(node)
+    return tuple(reversed(out))
 
 
 def _condition(el: ET.Element, parents: dict[ET.Element, ET.Element]) -> Condition | None:

@@ -228,7 +228,7 @@ def test_bad_sentences_and_k_are_one_line_exit_2(cli, tmp_path, archive_csv):
     bad = tmp_path / "s.jsonl"
     bad.write_text('{"sentence_id": "s1"}\n', encoding="utf-8")
     code, _, err = cli("match", bad, "--archive", archive_csv, "-o", tmp_path / "m.jsonl")
-    assert code == 2 and "s.jsonl:1: record needs 'sentence_id' and 'text'" in one_line(err)
+    assert code == 2 and "s.jsonl:1: not a sentence record: 'text' is missing." in one_line(err)
     good = write_jsonl(tmp_path / "g.jsonl", [{"sentence_id": "s1", "text": "One."}])
     code, _, err = cli("match", good, "--archive", archive_csv, "-o", tmp_path / "m.jsonl", "-k", "0")
     assert code == 2 and one_line(err) == "error: -k must be at least 1, got 0. ask for e.g. -k 5."

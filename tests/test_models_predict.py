@@ -16,14 +16,16 @@ from annotate.models.predict import (
     predict,
     predict_file,
     predict_lines,
-    result_item,
     to_predictions,
 )
 from annotate.models.store import load
 from annotate.resources import data_path
 from annotate.schema import Schema
+from annotate.studio.results import encode
 
 ROOT = Path(__file__).resolve().parents[1]
+#: what to do about a bad line of a sentences file (annotate.sentences)
+HINT = "give the output of `annotate ingest` (each line needs sentence_id, text)."
 TEXTS = [
     "Exports rose 15% in 2021, the ministry said.",
     "I think the new solar energy projects are a terrible idea.",
@@ -96,8 +98,8 @@ def test_alias_is_what_the_result_stores(tmp_path):
     xml = xml.replace('<Choice value="Opinion" hotkey="3"/>', '<Choice value="Opinion" alias="OPN" hotkey="3"/>')
     (tmp_path / "aliased.xml").write_text(xml)
     field = Schema.from_file(tmp_path / "aliased.xml").field("claim_type")
-    assert result_item(field, "Opinion")["value"] == {"choices": ["OPN"]}
-    assert result_item(field, "Not a claim")["value"] == {"choices": ["Not a claim"]}
+    assert encode(field, "Opinion")["value"] == {"choices": ["OPN"]}
+    assert encode(field, "Not a claim")["value"] == {"choices": ["Not a claim"]}
 
 
 def test_to_predictions_joins_claim_results_to_each_target_task():
@@ -146,7 +148,7 @@ def test_cli_predict_bad_sentences_file(cli, model, tmp_path):
     bad = write_jsonl(tmp_path / "s.jsonl", [{"sentence_id": "x", "text": "fine"}, {"text": "no id"}])
     code, _, err = cli("predict", model.path, bad, "-o", tmp_path / "p.jsonl")
     assert code == 2
-    assert err.strip() == f"error: {bad}:2: record needs 'sentence_id' and 'text'. use `annotate ingest` output."
+    assert err.strip() == f"error: {bad}:2: not a sentence record: 'sentence_id' is missing. {HINT}"
 
 
 def test_predict_lines_are_the_json_of_predict_records(model, schema):
@@ -212,7 +214,7 @@ def test_a_bad_line_found_by_a_worker_is_the_first_in_the_file_and_nothing_is_wr
     sents.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InputError) as err:
         predict_file(model.path, sents, out, schema, chunksize=5, n_jobs=2)
-    assert str(err.value) == f"{sents}:401: record needs 'sentence_id' and 'text'. use `annotate ingest` output."
+    assert str(err.value) == f"{sents}:401: not a sentence record: 'text' is missing. {HINT}"
     assert not out.exists()
 
 

@@ -10,11 +10,12 @@ per sentence (x target, for the stance field) x field::
      "result": [{"from_name": "stance", "to_name": "text", "type": "choices",
                  "value": {"choices": ["Against"]}}]}
 
-``result`` is in Label Studio's result format (``from_name``/``to_name``/``type`` from the schema,
-the choice written as Label Studio stores it, i.e. its alias if it has one), ``score`` is the
-calibrated probability of ``value``, and ``model_version`` is the model name plus a hash of its
-files. A record without ``target`` applies to every task of its sentence. :func:`to_predictions`
-groups records into one Label Studio prediction per task (``annotate push --predictions``).
+``result`` is in Label Studio's result format (:func:`annotate.studio.results.encode`: ``from_name``,
+``to_name`` and ``type`` from the schema, the choice written as Label Studio stores it, i.e. its
+alias if it has one), ``score`` is the calibrated probability of ``value``, and ``model_version``
+is the model name plus a hash of its files. A record without ``target`` applies to every task of
+its sentence. :func:`to_predictions` groups records into one Label Studio prediction per task
+(``annotate push --predictions``).
 
 Stance is predicted for the targets that concern a sentence (``Target.concerns``: its keywords
 appear in the sentence or its context), or for the record's own ``target`` when it has one; and
@@ -42,23 +43,12 @@ from annotate.io import atomic_write, dumps, ensure_not_input, parse_jsonl, read
 from annotate.models.pipelines import frame
 from annotate.models.store import LoadedModel, load
 from annotate.schema import Field, Schema
+from annotate.sentences import read_sentence_lines, sentences_file
+from annotate.studio.results import encode as encode_result
 
 __all__ = [
-    "predict", "predict_lines", "predict_file", "result_item", "to_predictions", "read_records", "iter_record_chunks",
-    "pairs",
+    "predict", "predict_lines", "predict_file", "to_predictions", "read_records", "iter_record_chunks", "pairs",
 ]
-
-
-def result_item(field: Field, value: str) -> dict[str, Any]:
-    """One Label Studio result item for a categorical ``field`` answered with ``value``."""
-    stored = field.to_stored(value)
-    if field.type == "rating":
-        payload: Any = int(stored)
-    elif field.type == "taxonomy":
-        payload = [[stored]]
-    else:
-        payload = [stored]
-    return {"from_name": field.name, "to_name": field.to_name, "type": field.type, "value": {field.type: payload}}
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
@@ -72,29 +62,15 @@ def iter_record_chunks(path: str | Path, chunksize: int = 2000) -> Iterator[list
     Keeping a document's sentences together lets each chunk compute every sentence's relative
     position in its document, and keeps memory flat however long the file is.
     """
-    path = _sentences_file(path)
-    return _group(read_jsonl(path), path, chunksize)
+    return _group(read_sentence_lines(path), chunksize)
 
 
-def _sentences_file(path: str | Path) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise InputError("no such sentences file", path=path, hint="give the output of `annotate ingest`")
-    return path
-
-
-def _group(
-    numbered: Iterable[tuple[int, dict[str, Any]]], path: str | Path, chunksize: int
-) -> Iterator[list[dict[str, Any]]]:
-    """Checked records of ``(line, record)`` pairs in chunks of whole documents, with their positions."""
+def _group(numbered: Iterable[tuple[int, dict[str, Any]]], chunksize: int) -> Iterator[list[dict[str, Any]]]:
+    """Records of checked ``(line, record)`` pairs in chunks of whole documents, with their positions."""
     chunk: list[dict[str, Any]] = []
     current: list[dict[str, Any]] = []
     doc = None
-    for lineno, rec in numbered:
-        if not rec.get("sentence_id") or not isinstance(rec.get("text"), str):
-            raise InputError(
-                "record needs 'sentence_id' and 'text'", path=path, line=lineno, hint="use `annotate ingest` output"
-            )
+    for _, rec in numbered:
         d = str(rec.get("doc_id", ""))
         if current and d != doc:
             _add_position(current)
@@ -234,7 +210,7 @@ def predict(
                 score=round(float(p[j]), 4),
                 model_version=model.model_version,
                 proba={c: round(float(x), 4) for c, x in zip(sc.classes, p, strict=True)},
-                result=[result_item(sc.field, sc.classes[j])],
+                result=[encode_result(sc.field, sc.classes[j])],
             )
             out.append(rec)
     return out
@@ -263,7 +239,7 @@ def predict_lines(
         keys = [_json(c) + ": " for c in sc.classes]
         heads = [f', "field": {_json(sc.name)}, "value": {_json(c)}, "score": ' for c in sc.classes]
         middle = f', "model_version": {version}, "proba": {{'
-        tails = [f'}}, "result": [{dumps(result_item(sc.field, c))}]}}' for c in sc.classes]
+        tails = [f'}}, "result": [{dumps(encode_result(sc.field, c))}]}}' for c in sc.classes]
         n_before = len(lines)
         for r, p, j, kept in zip(sc.rows, sc.proba.tolist(), sc.best.tolist(), sc.keep, strict=True):
             if not kept:
@@ -311,7 +287,7 @@ def _raw_chunks(path: Path, chunksize: int) -> Iterator[tuple[int, bytes]]:
     checking and positions are left to whoever predicts the chunk (:func:`_predict_raw_chunks`).
     A blank or bad line stays with the document before it; the worker reports a bad one.
     """
-    path = _sentences_file(path)
+    path = sentences_file(path)
     buf: list[bytes] = []
     first = 1
     done = current = total = 0  # records: in the chunk's finished documents, in the current one, in all
@@ -351,7 +327,8 @@ def _predict_raw_chunks(
     for first, data in chunks:
         try:
             numbered = parse_jsonl(io.BytesIO(data), path, start=first)  # BytesIO splits lines as a file does
-            records = [rec for chunk in _group(numbered, path, sys.maxsize) for rec in chunk]
+            checked = read_sentence_lines(path, lines=numbered)
+            records = [rec for chunk in _group(checked, sys.maxsize) for rec in chunk]
         except InputError as err:
             out.append((0, "", Counter(), err))
             break

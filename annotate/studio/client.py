@@ -1,4 +1,4 @@
-"""Connect to Label Studio with the 2.x SDK and find projects, with errors the user can act on.
+"""Connect to Label Studio with the 2.x SDK, find projects and page through tasks, with errors the user can act on.
 
 The URL comes from the argument, ``LABEL_STUDIO_URL``, or the local server's ``server.json``;
 the token from the argument, ``LABEL_STUDIO_API_KEY``, or the local server's token file (kept
@@ -23,7 +23,16 @@ from annotate.errors import AnnotateError, InputError, StudioError
 from annotate.io import sha256_hex
 from annotate.studio.server import default_data_dir, mask, read_token
 
-__all__ = ["connect", "resolve_url", "resolve_token", "find_project", "api_call", "project_lock", "Studio"]
+__all__ = [
+    "connect",
+    "resolve_url",
+    "resolve_token",
+    "find_project",
+    "api_call",
+    "project_lock",
+    "iter_task_pages",
+    "Studio",
+]
 
 
 def resolve_url(url: str | None = None, data_dir: str | Path | None = None) -> str:
@@ -190,3 +199,40 @@ def find_project(studio: Studio, title: str | int, *, required: bool = True) -> 
     known = ", ".join(sorted(repr(p.title) for p in projects)[:10]) or "none"
     # a title the user typed: their input to fix (exit 2)
     raise InputError(f"no project titled '{title}' at {studio.url}", hint=f"projects there: {known}")
+
+
+def iter_task_pages(
+    studio: Studio, project_id: int, page_size: int = 1000, include: str = "id,data"
+) -> Iterator[list[dict[str, Any]]]:
+    """The project's tasks as plain dicts (only the ``include`` fields), one page at a time.
+
+    The one raw pager of ``GET /api/tasks``, rather than the SDK's, because that cannot ask for
+    less: ``include=id,data`` (the endpoint's documented field filter) skips the per-task
+    summaries the Data Manager serializer otherwise computes (annotators, comment authors,
+    storage file names, result digests), which made a page of 1,000 tasks about 7x slower on
+    Label Studio 1.23; ``resolve_uri=false`` skips storage-URL resolution of the data; plain
+    dicts skip the SDK's pydantic models. Pages are in id order, so tasks added meanwhile cannot
+    shift a page. A page past the end answers 404 "Invalid page." (the LS pagination quirk),
+    which ends the loop.
+    """
+    page = 1
+    with httpx.Client(base_url=studio.url, timeout=300) as http:
+        while True:
+            params = {"project": project_id, "page": page, "page_size": page_size, "fields": "task_only",
+                      "include": include, "resolve_uri": "false"}  # fmt: skip
+            try:
+                # headers per request: a personal access token's access token lives 5 minutes
+                r = http.get("/api/tasks/", headers=studio.headers(), params=params)
+            except httpx.TransportError as err:
+                raise StudioError(f"cannot reach Label Studio at {studio.url} ({type(err).__name__})") from None
+            if r.status_code == 404 and page > 1:
+                break
+            if r.status_code != 200:
+                raise StudioError(f"listing tasks of project {project_id} failed: HTTP {r.status_code}")
+            body = r.json()
+            tasks = body.get("tasks", body) if isinstance(body, dict) else body
+            yield tasks
+            total = body.get("total") if isinstance(body, dict) else None
+            if len(tasks) < page_size or (total is not None and page * page_size >= total):
+                break
+            page += 1

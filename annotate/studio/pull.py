@@ -38,9 +38,10 @@ from annotate.annotations import COLUMNS, table_row  # COLUMNS stays importable 
 from annotate.errors import InputError, StudioError
 from annotate.io import atomic_write, dumps, utc_stamp
 from annotate.progress import progress as progress_line
-from annotate.schema import Schema
+from annotate.schema import Field, Schema
 from annotate.studio.client import Studio, api_call, find_project, project_lock
 from annotate.studio.push import parse_description
+from annotate.studio.results import decode
 
 _T = TypeVar("_T")
 
@@ -178,8 +179,8 @@ def _answers(result: list[dict[str, Any]], schema: Schema) -> dict[str, list[str
     for r in result:
         f = schema.fields.get(r.get("from_name", ""))
         if f is not None and r.get("type") == "choices" and not f.per_region:
-            picked = (r.get("value") or {}).get("choices") or []
-            out[f.name] = [f.to_value(c) or c for c in picked]
+            picked = decode(r, f)
+            out[f.name] = picked if isinstance(picked, list) else [picked]
     return out
 
 
@@ -202,39 +203,22 @@ def _rows_for_result(r: dict[str, Any], schema: Schema, text: str, answers: dict
         ):
             row["issue"] = row["issue"] or "offsets do not match text"
 
-    def canon(stored: Any) -> Any:
-        if f is None or not isinstance(stored, str):
-            return stored
-        v = f.to_value(stored)
-        if v is None:
-            row["issue"] = row["issue"] or "unknown choice"
-            return stored
-        return v
+    decoded = decode(r, f)
+    if rtype == "labels":
+        for span in decoded if isinstance(decoded, list) else [decoded]:  # a row per label (normally one)
+            yield {**row, "value": span["label"], "issue": row["issue"] or _unknown_choice(f, [span["label"]])}
+        return
+    if rtype in ("choices", "taxonomy"):
+        row["issue"] = row["issue"] or _unknown_choice(f, decoded if isinstance(decoded, list) else [decoded])
+    row["value"] = decoded
+    yield row
 
-    if rtype == "choices":
-        picked = [canon(c) for c in value.get("choices") or []]
-        row["value"] = picked if (f is not None and f.multiple) or len(picked) != 1 else picked[0]
-        yield row
-    elif rtype == "labels":
-        labels = value.get("labels") or [None]
-        for label in labels:  # one row per label of the region (normally one)
-            issue_before = row["issue"]
-            canonical = canon(label) if label is not None else None
-            yield {**row, "value": canonical}
-            row["issue"] = issue_before
-    elif rtype == "textarea":
-        texts = value.get("text") or []
-        row["value"] = "\n".join(texts) if isinstance(texts, list) else texts
-        yield row
-    elif rtype == "rating":
-        row["value"] = value.get("rating")
-        yield row
-    elif rtype == "taxonomy":
-        row["value"] = value.get("taxonomy")
-        yield row
-    else:
-        row["value"] = value
-        yield row
+
+def _unknown_choice(f: Field | None, values: list[Any]) -> str | None:
+    """The issue of decoded choices of which one is not the field's (decode keeps those as stored)."""
+    if f is not None and any(isinstance(v, str) and f.to_value(v) is None for v in values):
+        return "unknown choice"
+    return None
 
 
 def flatten(tasks: Iterable[dict[str, Any]], schema: Schema, *, snapshot: str, project: str) -> Iterator[dict]:

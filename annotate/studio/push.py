@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from annotate.errors import InputError, SchemaError, StudioError
 from annotate.io import read_jsonl, write_jsonl
 from annotate.progress import progress as progress_line
 from annotate.schema import Field, Schema
-from annotate.studio.client import Studio, api_call, find_project, project_lock
+from annotate.sentences import TASK_KEYS, read_sentence_lines
+from annotate.studio.client import Studio, api_call, find_project, iter_task_pages, project_lock
+from annotate.studio.queue import QUEUE_MARK
+from annotate.studio.results import encode
 
 __all__ = [
     "PushSummary",
@@ -45,7 +46,6 @@ __all__ = [
 ]
 
 NO_TARGET_LABEL = "(no target for this sentence: answer the claim type only)"
-_REQUIRED = {"sentence_id": str, "doc_id": str, "text": str, "start": int, "end": int}
 
 
 @dataclass
@@ -83,33 +83,11 @@ class PushSummary:
 
 
 def read_sentences(path: str | Path) -> list[dict[str, Any]]:
-    """Read an ingest-format sentences JSONL, checking every line before anything is pushed."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such sentences file", path=path, hint="make one with `annotate ingest`")
-    seen: dict[str, int] = {}
-    out = []
-    for lineno, rec in read_jsonl(path):
-        for key, typ in _REQUIRED.items():
-            if not isinstance(rec.get(key), typ) or isinstance(rec.get(key), bool):
-                what = "missing" if key not in rec else f"not a {typ.__name__}"
-                raise InputError(
-                    f"not a sentence record: '{key}' is {what}",
-                    path=path,
-                    line=lineno,
-                    hint="give the output of `annotate ingest` (keys: sentence_id, doc_id, text, start, end, ...)",
-                )
-        sid = rec["sentence_id"]
-        if sid in seen:
-            raise InputError(
-                f"sentence_id '{sid}' already appears on line {seen[sid]}",
-                path=path,
-                line=lineno,
-                hint="re-run `annotate ingest`; ids must be unique",
-            )
-        seen[sid] = lineno
-        out.append(rec)
-    return out
+    """Read an ingest-format sentences JSONL, checking every line before anything is pushed.
+
+    Every record needs the task keys (:data:`annotate.sentences.TASK_KEYS`), and ids are unique.
+    """
+    return [rec for _, rec in read_sentence_lines(path, keys=TASK_KEYS, duplicates="error")]
 
 
 def _meta(rec: dict[str, Any]) -> str:
@@ -161,41 +139,12 @@ def _check_data_keys(schema: Schema, task: dict[str, Any]) -> None:
         )
 
 
-def _result_item(f: Field, value: Any, text: str, path: Path, lineno: int, schema: Schema) -> dict[str, Any]:
-    """One LS result item for a prediction value, validated against the schema."""
-
-    def bad(msg: str, hint: str) -> SchemaError:
-        return SchemaError(msg, path=path, line=lineno, hint=hint)
-
-    item: dict[str, Any] = {"from_name": f.name, "to_name": f.to_name.split(",")[0], "type": f.type}
-    if f.type == "choices":
-        values = value if isinstance(value, list) else [value]
-        if not f.multiple and len(values) != 1:
-            raise bad(f"field '{f.name}' takes one choice, got {len(values)}", "give a single value")
-        stored = []
-        for v in values:
-            if not isinstance(v, str) or f.to_value(v) is None:
-                raise bad(f"'{v}' is not a choice of field '{f.name}'", f"use one of: {', '.join(f.values)}")
-            stored.append(f.to_stored(v))  # LS selects a choice only by what it stores (alias trap)
-        item["value"] = {"choices": stored}
-    elif f.type == "labels":
-        if not isinstance(value, dict) or not {"start", "end", "label"} <= set(value):
-            raise bad(f"a span prediction for '{f.name}' needs start, end and label", 'e.g. {"start": 0, ...}')
-        s, e, label = value["start"], value["end"], value["label"]
-        if f.to_value(label) is None:
-            raise bad(f"'{label}' is not a label of field '{f.name}'", f"use one of: {', '.join(f.values)}")
-        if not (isinstance(s, int) and isinstance(e, int) and 0 <= s < e <= len(text)):
-            raise bad(f"span {s}-{e} is outside the sentence (length {len(text)})", "offsets are into the sentence")
-        item["value"] = {"start": s, "end": e, "text": text[s:e], "labels": [f.to_stored(label)]}
-    elif f.type == "textarea":
-        item["value"] = {"text": [str(value)]}
-    elif f.type == "rating":
-        if not isinstance(value, int) or str(value) not in f.values:
-            raise bad(f"rating {value!r} is not one of {', '.join(f.values)}", "give an integer rating")
-        item["value"] = {"rating": value}
-    else:
-        raise bad(f"predictions for {f.type} field '{f.name}' are not supported", "predict choices, spans or text")
-    return item
+def _result_item(f: Field, value: Any, text: str, path: Path, lineno: int) -> dict[str, Any]:
+    """One LS result item for a prediction value, validated against the schema; errors name file:line."""
+    try:
+        return encode(f, value, text)
+    except SchemaError as err:
+        raise SchemaError(err.message, path=path, line=lineno, hint=err.hint) from None
 
 
 def read_predictions(path: str | Path, schema: Schema, sentences: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -242,7 +191,7 @@ def read_predictions(path: str | Path, schema: Schema, sentences: dict[str, dict
                 f"score {score!r} is not a number in 0..1", path=path, line=lineno, hint="give a number in 0..1"
             )
         text = sentences.get(rec["sentence_id"], {}).get("text", "")
-        item = _result_item(f, rec["value"], text, path, lineno, schema)
+        item = _result_item(f, rec["value"], text, path, lineno)
         out.append(
             {
                 "sentence_id": rec["sentence_id"],
@@ -397,14 +346,8 @@ def iter_task_keys(
 ) -> Iterator[tuple[str, int]]:
     """``(task_key, task id)`` of every task in the project, duplicates included, page by page.
 
-    Raw paginated ``GET /api/tasks`` rather than the SDK's pager, because the pager cannot ask
-    for less: ``include=id,data`` (the endpoint's documented field filter) skips the per-task
-    summaries the Data Manager serializer otherwise computes (annotators, comment authors,
-    storage file names, result digests), which made a page of 1,000 tasks about 7x slower on
-    Label Studio 1.23; ``resolve_uri=false`` skips storage-URL resolution of the data; plain
-    dicts skip the SDK's pydantic models. Pages are in id order, so tasks added meanwhile cannot
-    shift a page. A page past the end answers 404 "Invalid page." (the LS pagination quirk),
-    which ends the loop. ``benchmarks/push_pull.py`` measures this against the SDK's pager.
+    Read with the raw pager :func:`~annotate.studio.client.iter_task_pages` (which says why not
+    the SDK's); ``benchmarks/push_pull.py`` measures the two.
     """
     seen = 0
     with progress_line(progress, "listing", "tasks") as tick:
@@ -418,37 +361,6 @@ def iter_task_keys(
             tick(seen)
 
 
-def iter_task_pages(
-    studio: Studio, project_id: int, page_size: int = 1000, include: str = "id,data"
-) -> Iterator[list[dict[str, Any]]]:
-    """The project's tasks as plain dicts (only the ``include`` fields), one page at a time.
-
-    The one raw pager of ``GET /api/tasks`` (see :func:`iter_task_keys` for why not the SDK's);
-    a page past the end answers 404 "Invalid page.", which ends it.
-    """
-    page = 1
-    with httpx.Client(base_url=studio.url, timeout=300) as http:
-        while True:
-            params = {"project": project_id, "page": page, "page_size": page_size, "fields": "task_only",
-                      "include": include, "resolve_uri": "false"}  # fmt: skip
-            try:
-                # headers per request: a personal access token's access token lives 5 minutes
-                r = http.get("/api/tasks/", headers=studio.headers(), params=params)
-            except httpx.TransportError as err:
-                raise StudioError(f"cannot reach Label Studio at {studio.url} ({type(err).__name__})") from None
-            if r.status_code == 404 and page > 1:
-                break
-            if r.status_code != 200:
-                raise StudioError(f"listing tasks of project {project_id} failed: HTTP {r.status_code}")
-            body = r.json()
-            tasks = body.get("tasks", body) if isinstance(body, dict) else body
-            yield tasks
-            total = body.get("total") if isinstance(body, dict) else None
-            if len(tasks) < page_size or (total is not None and page * page_size >= total):
-                break
-            page += 1
-
-
 def existing_task_keys(
     studio: Studio, project_id: int, page_size: int = 1000, *, progress: bool = False
 ) -> dict[str, int]:
@@ -460,8 +372,6 @@ def _attach_to_existing(
     studio: Studio, project_id: int, tasks: list[dict[str, Any]], keys: dict[str, int], by_sentence: dict
 ) -> int:
     """Add predictions to tasks already in the project, skipping model versions they already have."""
-    from annotate.studio.queue import QUEUE_MARK
-
     ls = studio.client
     have: set[tuple[int, str]] = set()
     for p in api_call(studio, lambda: list(ls.predictions.list(project=project_id))):

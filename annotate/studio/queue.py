@@ -42,7 +42,7 @@ import httpx
 
 from annotate.errors import InputError, StudioError
 from annotate.progress import progress as progress_line
-from annotate.studio.client import Studio, api_call, find_project, project_lock
+from annotate.studio.client import Studio, api_call, find_project, iter_task_pages, project_lock
 
 __all__ = [
     "QUEUE_MARK",
@@ -347,9 +347,7 @@ def _get(http: httpx.Client, studio: Studio, path: str, params: dict[str, Any]) 
 
 
 def _list_tasks(http: httpx.Client, studio: Studio, project_id: int, page_size: int = 1000) -> list[dict[str, Any]]:
-    """Every task's id, keys and ``is_labeled`` (push's pager, :func:`~annotate.studio.push.iter_task_pages`)."""
-    from annotate.studio.push import iter_task_pages
-
+    """Every task's id, keys and ``is_labeled`` (the one raw pager, :func:`~annotate.studio.client.iter_task_pages`)."""
     out = []
     for tasks in iter_task_pages(studio, project_id, page_size, include="id,data,is_labeled"):
         for t in tasks:
