@@ -655,7 +655,7 @@ def predict_command(
     """Pre-annotations for `annotate push --predictions`: value, calibrated score, model_version."""
     from annotate.models.predict import predict_file
 
-    s = predict_file(
+    summary = predict_file(
         model,
         sentences,
         output,
@@ -665,9 +665,7 @@ def predict_command(
         dask=dask,
         progress=_is_tty(),
     )
-    by = ", ".join(f"{k}: {v}" for k, v in s["by_field"].items())
-    _echo(f"wrote {s['predictions']} predictions ({by}) for {s['sentences']} sentences to {output}")
-    _echo(f"model_version {s['model_version']}")
+    _echo(str(summary))
 
 
 @app.command("suggest")
@@ -704,7 +702,7 @@ def suggest_command(
     """Rank unlabelled sentences by model uncertainty (most informative first) and write the top k."""
     from annotate.suggest import suggest_file
 
-    s = suggest_file(
+    summary = suggest_file(
         model,
         sentences,
         output,
@@ -719,9 +717,7 @@ def suggest_command(
         dask=dask,
         progress=_is_tty(),
     )
-    _echo(f"wrote {s['written']} suggestions (of {s['candidates']} candidates, by {s['method']}) to {output}")
-    if s.get("pool_exhausted"):
-        _echo(f"note: only {s['written']} distinct sentences among the best {s['pool']}; raise --pool for more")
+    _echo(str(summary))
 
 
 # --- live model: ML backend ----------------------------------------------------------------
@@ -936,14 +932,7 @@ def bench(
     if train is None:
         raise InputError(f"bench {name} needs --train", hint="give the training file (CLEF: its folder)")
     result = run_benchmark(name, train, test, fast=fast, folds=folds)
-    if json_:
-        _echo(json.dumps(result))
-    else:
-        sd = f" ± {result['score_sd']:.3g}" if "score_sd" in result else ""
-        _echo(f"{name}: {result['metric']} = {result['score']:.4g}{sd} on {result['evaluation']}")
-        model = result.get("model") or f"annotate train --preset {result['preset']}"
-        _echo(f"  model: {model}")
-        _echo(f"  n_train {result['n_train']}, n_test {result['n_test']}, fit {result['fit_seconds']:.1f} s")
+    _echo(json.dumps(result.to_dict()) if json_ else str(result))
 
 
 def main() -> None:

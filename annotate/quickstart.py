@@ -43,7 +43,7 @@ def _label_studio(workdir: Path, schema: Schema, data_dir: str | Path | None = N
     yield f"bootstrap claim model {card.get('model_version', card.get('name'))} in {workdir / 'models' / 'bootstrap'}"
     model_preds = workdir / "model.predictions.jsonl"
     summary = predict_file(workdir / "models" / "bootstrap", workdir / "sentences.jsonl", model_preds, schema)
-    yield f"predicted {summary['predictions']} claim types (model_version {summary['model_version']})"
+    yield f"predicted {summary.predictions} claim types (model_version {summary.model_version})"
     sentences = read_sentences(workdir / "sentences.jsonl")
     preds = workdir / "predictions.jsonl"
     write_jsonl(preds, [*(r for _, r in read_jsonl(model_preds)), *hint_predictions(sentences, schema)])

@@ -76,6 +76,7 @@ __all__ = [
     "pool_size",
     "suggest",
     "suggest_file",
+    "SuggestSummary",
 ]
 
 
@@ -496,6 +497,29 @@ def suggest(
     return out
 
 
+@dataclass(frozen=True)
+class SuggestSummary:
+    """What :func:`suggest_file` wrote; ``str()`` is the CLI's report.
+
+    ``candidates``: sentences not excluded; ``scored``: tasks scored; ``method``: the one used
+    (``auto`` resolved); ``pool`` and ``pool_exhausted`` only mean something with ``diversity``.
+    """
+
+    output: Path
+    candidates: int
+    scored: int
+    written: int
+    method: str
+    pool: int | None = None
+    pool_exhausted: bool = False
+
+    def __str__(self) -> str:
+        text = f"wrote {self.written} suggestions (of {self.candidates} candidates, by {self.method}) to {self.output}"
+        if self.pool_exhausted:
+            text += f"\nnote: only {self.written} distinct sentences among the best {self.pool}; raise --pool for more"
+        return text
+
+
 def suggest_file(
     model_path: str | Path,
     sentences: str | Path,
@@ -513,15 +537,14 @@ def suggest_file(
     dask: Any = None,
     chunksize: int = 2000,
     progress: bool = False,
-) -> dict[str, Any]:
+) -> SuggestSummary:
     """Stream a sentences file (leaving out the ids labelled in ``exclude_path``); write the top ``k`` as JSONL.
 
     Memory holds the model, a few chunks of ``chunksize`` sentences and the bounded candidate
     set, whatever the file's size; the other arguments are :func:`suggest`'s (``n_jobs=None``:
     every core for a big file, see :func:`annotate.parallel.auto_jobs`). Written atomically.
-    Returns counts: ``candidates`` (sentences not excluded), ``scored`` (tasks scored),
-    ``written``, the ``method`` used (``auto`` resolved), and with ``diversity`` the ``pool`` size
-    and whether it was ``pool_exhausted``.
+    Returns a :class:`SuggestSummary`: the counts, the method used, and with ``diversity`` the
+    ``pool`` size and whether it ran out of distinct sentences.
     """
     from annotate.io import ensure_not_input
 
@@ -541,4 +564,4 @@ def suggest_file(
                               k=k, diversity=diversity, pool=pool, exclude=exclude, targets=targets, n_jobs=n_jobs,
                               dask=dask, tick=tick)  # fmt: skip
     write_jsonl(output, picked)
-    return stats
+    return SuggestSummary(output=Path(output), **stats)

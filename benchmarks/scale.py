@@ -97,7 +97,7 @@ def run_one(stage: str, mode: str, corpus: Path, model: str | None) -> dict:
 
         sentences = corpus.with_suffix(".single.sentences.jsonl")
         preds = out.with_suffix(".preds.jsonl")
-        n = predict_file(model, sentences, preds, Schema.from_file(default_schema_path()), **kwargs)["sentences"]
+        n = predict_file(model, sentences, preds, Schema.from_file(default_schema_path()), **kwargs).sentences
     wall = time.perf_counter() - t0
     main_cpu = time.process_time() - cpu0
     if cluster is not None:

@@ -97,7 +97,7 @@ def run_one(step: str, impl: str, path: Path, model: Path, workdir: Path) -> dic
     if step == "suggest" and impl == "stream":
         from annotate.suggest import suggest_file
 
-        n = suggest_file(loaded, path, workdir / "suggest.jsonl", schema, k=50, diversity=0.8)["candidates"]
+        n = suggest_file(loaded, path, workdir / "suggest.jsonl", schema, k=50, diversity=0.8).candidates
     elif step == "suggest":
         from annotate.models.pipelines import frame
         from annotate.models.predict import read_records

@@ -11,7 +11,7 @@ import pytest
 from sklearn.model_selection import TunedThresholdClassifierCV
 
 from annotate.bench import run_benchmark
-from annotate.bench.run import BENCHMARKS, results_table
+from annotate.bench.run import BENCHMARKS, BenchResult, results_table
 from tests.conftest import needs_shared_data
 from tests.test_bench_loaders import write_claimbuster, write_fnc
 
@@ -114,6 +114,21 @@ def test_bench_all_without_data(cli, tmp_path):
     assert one_line(err).startswith(f"error: {tmp_path}: no benchmark data in this folder. expected e.g. ")
 
 
+def test_bench_result_prints_the_cli_report_and_keeps_the_reported_key_order():
+    reported = {"benchmark": "clef2020-t2", "metric": "MAP@5", "score": 0.81234, "map@1": 0.7, "evaluation": "dev d",
+                "model": "re-ranker", "fast": False, "subsampled": False, "n_train": 800, "n_test": 197,
+                "fit_seconds": 12.34, "fit_cpu_seconds": 10.0}  # fmt: skip
+    r = BenchResult.from_dict(reported)
+    assert r.model == "re-ranker" and r.preset is None and r.details == {"map@1": 0.7, "fit_cpu_seconds": 10.0}
+    assert list(r.to_dict().items()) == list(reported.items())  # `bench --json` prints what it always printed
+    assert str(r) == "clef2020-t2: MAP@5 = 0.8123 on dev d\n  model: re-ranker\n  n_train 800, n_test 197, fit 12.3 s"
+    cv = BenchResult("emergent", "accuracy", 0.7, "3-fold CV", 10, 5, 1.0, False, False, preset="stance-headline",
+                     score_sd=0.01234)  # fmt: skip
+    assert str(cv).splitlines()[:2] == ["emergent: accuracy = 0.7 ± 0.0123 on 3-fold CV",
+                                        "  model: annotate train --preset stance-headline"]  # fmt: skip
+    assert "model" not in cv.to_dict() and cv.to_dict()["score_sd"] == 0.01234
+
+
 def test_claimbuster_4fold_cv_json(cli, tmp_path):
     train = write_claimbuster(tmp_path / "kfold_25ncs.csv", 60)
     code, out, err = cli("bench", "claimbuster", "--train", train, "--json")
@@ -187,23 +202,23 @@ def test_dev_split_smoke(name, tmp_path):
         train = tmp_path / "train.csv"
         _subsample(df, "claimId", 60).to_csv(train)
     r = run_benchmark(name, train, fast=True)
-    assert r["benchmark"] == name and r["evaluation"].startswith("dev split")
-    assert r["n_train"] > r["n_test"] > 0
-    assert r["fit_seconds"] >= 0
+    assert r.benchmark == name and r.evaluation.startswith("dev split")
+    assert r.n_train > r.n_test > 0
+    assert r.fit_seconds >= 0
     table = results_table([r])
     assert BENCHMARKS[name].title in table
-    assert ("fast subsample" in table) == r["subsampled"]
+    assert ("fast subsample" in table) == r.subsampled
     if name == "semeval2016":
-        assert set(r["per_target"]) == {
+        assert set(r.details["per_target"]) == {
             "Atheism",
             "Climate Change is a Real Concern",
             "Feminist Movement",
             "Hillary Clinton",
             "Legalization of Abortion",
         }
-        assert 0 <= r["score"] <= 100
+        assert 0 <= r.score <= 100
     else:
-        assert 0 <= r["score"] <= 1
+        assert 0 <= r.score <= 1
 
 
 @pytest.mark.slow

@@ -167,9 +167,9 @@ def test_predict_file_progress_and_automatic_jobs_change_nothing_in_the_output(m
     sents = write_jsonl(tmp_path / "s.jsonl", sentences(TEXTS, doc_id="a") + sentences(TEXTS[::-1], doc_id="b"))
     plain = predict_file(model.path, sents, tmp_path / "plain.jsonl", schema, chunksize=3)
     auto = predict_file(model.path, sents, tmp_path / "auto.jsonl", schema, n_jobs=None, progress=True, chunksize=3)
-    assert auto["n_jobs"] == 1  # a small file stays in this process: starting workers would cost more
+    assert auto.n_jobs == 1  # a small file stays in this process: starting workers would cost more
     assert (tmp_path / "auto.jsonl").read_bytes() == (tmp_path / "plain.jsonl").read_bytes()
-    assert plain["predictions"] == auto["predictions"] == len((tmp_path / "plain.jsonl").read_text().splitlines())
+    assert plain.predictions == auto.predictions == len((tmp_path / "plain.jsonl").read_text().splitlines())
 
 
 def test_documents_longer_than_a_chunk_stay_whole_however_the_work_is_spread(model, schema, tmp_path):
@@ -194,7 +194,7 @@ def test_documents_longer_than_a_chunk_stay_whole_however_the_work_is_spread(mod
     for n_jobs in (1, 2):
         summary = predict_file(model.path, sents, tmp_path / f"{n_jobs}.jsonl", schema, chunksize=1, n_jobs=n_jobs)
         assert (tmp_path / f"{n_jobs}.jsonl").read_text("utf-8") == want
-        assert summary["sentences"] == 20
+        assert summary.sentences == 20
 
 
 def test_a_bad_line_found_by_a_worker_is_the_first_in_the_file_and_nothing_is_written(model, schema, tmp_path):

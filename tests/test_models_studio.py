@@ -27,13 +27,13 @@ def test_trained_model_predictions_become_preannotations(studio, tmp_path_factor
     preds = tmp_path / "preds.jsonl"
     summary = predict_file(model, sentences, preds, schema)
     records = [json.loads(x) for x in preds.read_text().splitlines()]
-    assert summary["by_field"]["claim_type"] == summary["sentences"]
+    assert summary.by_field["claim_type"] == summary.sentences
 
     pushed = push(studio.studio(), sentences, schema, project=studio.project_title("model"), predictions=preds)
-    assert pushed.model_version == summary["model_version"]
+    assert pushed.model_version == summary.model_version
     assert pushed.predictions_unmatched == 0
     ls = studio.client()
-    assert ls.projects.get(id=pushed.project_id).model_version == summary["model_version"]
+    assert ls.projects.get(id=pushed.project_id).model_version == summary.model_version
     by_key = {(r["sentence_id"], r.get("target", "")): r for r in records}
     checked = 0
     for task in ls.tasks.list(project=pushed.project_id, fields="all"):

@@ -109,7 +109,7 @@ def test_predict_in_chunks_on_processes_and_dask_is_byte_identical(corpus, claim
     lines = [json.loads(line) for line in outs["single"].read_text("utf-8").splitlines()]
     key = lambda r: (r["sentence_id"], r["field"], r.get("target") or "")  # noqa: E731
     assert sorted(lines, key=key) == sorted(whole, key=key)
-    assert single["sentences"] == len(read_records(sentences)) and single["predictions"] == len(lines)
+    assert single.sentences == len(read_records(sentences)) and single.predictions == len(lines)
 
 
 def _lengths(chunk: list[str]) -> list[int]:

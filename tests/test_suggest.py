@@ -134,7 +134,8 @@ def test_cli_suggest_unknown_method(cli, model_dir, tmp_path):
     code, _, err = cli("suggest", model_dir, sents, "--method", "vibes", "-o", tmp_path / "sg.jsonl")
     assert code == 2
     assert err.strip() == (
-        "error: unknown method 'vibes'. use one of: auto, least-confidence, margin, entropy, rare-mix, margin+random."
+        "error: Invalid value for '--method': 'vibes' is not one of: auto, least-confidence, margin, entropy, "
+        "rare-mix, margin+random. run `root suggest --help` for the options."
     )
 
 
@@ -175,7 +176,7 @@ def full_sort(model_dir, schema, path, method="entropy"):
 
 
 def test_streamed_top_k_equals_a_full_sort_and_breaks_ties_by_input_order(model_dir, schema_path, tmp_path):
-    from annotate.suggest import suggest_file
+    from annotate.suggest import SuggestSummary, suggest_file
 
     schema = Schema.from_file(schema_path)
     path = write_jsonl(tmp_path / "s.jsonl", corpus_records())
@@ -187,7 +188,7 @@ def test_streamed_top_k_equals_a_full_sort_and_breaks_ties_by_input_order(model_
     got = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["sentence_id"] for r in got] == [t["sentence_id"] for _, t in ranked[:k]]
     assert [r["score"] for r in got] == [round(s, 4) for s, _ in ranked[:k]]
-    assert summary == {"candidates": 240, "scored": 240, "written": k, "method": "entropy"}
+    assert summary == SuggestSummary(tmp_path / "out.jsonl", candidates=240, scored=240, written=k, method="entropy")
 
 
 def test_diversity_pool_is_bounded_and_says_when_it_runs_out(model_dir, schema_path, tmp_path):
@@ -198,10 +199,10 @@ def test_diversity_pool_is_bounded_and_says_when_it_runs_out(model_dir, schema_p
     out = tmp_path / "out.jsonl"
     # 30 copies of each text: a pool of 20 holds one text (or two) only, so 4 distinct ones cannot be found
     small = suggest_file(model_dir, path, out, schema, k=4, diversity=0.9, pool=20, chunksize=12)
-    assert small["pool"] == 20 and small["pool_exhausted"] is True and small["written"] < 4
-    assert len(out.read_text().splitlines()) == small["written"]
+    assert small.pool == 20 and small.pool_exhausted is True and small.written < 4
+    assert len(out.read_text().splitlines()) == small.written
     full = suggest_file(model_dir, path, out, schema, k=4, diversity=0.9, chunksize=12)
-    assert full["pool"] == pool_size(4) == 1000 and full["pool_exhausted"] is False and full["written"] == 4
+    assert full.pool == pool_size(4) == 1000 and full.pool_exhausted is False and full.written == 4
     texts = [json.loads(line)["text"] for line in out.read_text().splitlines()]
     assert len(set(texts)) == 4
     assert pool_size(100) == 2000

@@ -151,7 +151,7 @@ def run_clef2020_t2(
 ) -> dict[str, Any]:
     """Train the re-ranker on ``train/train`` and score ``test`` (default ``train/dev``).
 
-    Returns the benchmark result dict of :func:`annotate.bench.run.run_benchmark`: ``score``
+    Returns the figures that :func:`annotate.bench.run.run_benchmark` wraps in a ``BenchResult``: ``score``
     (MAP@5), ``map@1`` ... ``map@10``, ``mrr``, ``recall@1/5/10``, ``retrieval_map@5`` (the fused
     first stage alone), ``baseline_word_tfidf`` / ``baseline_char_tfidf`` (MAP@5 of the task
     notes' baselines on the same test tweets), ``top1_mean_probability`` and ``top1_precision``

@@ -2,7 +2,7 @@
 
     >>> from annotate.bench.run import run_benchmark
     >>> r = run_benchmark("emergent", "url-versions-2015-06-14-clean-train.csv", fast=True)  # doctest: +SKIP
-    >>> r["metric"], r["evaluation"]  # doctest: +SKIP
+    >>> r.metric, r.evaluation  # doctest: +SKIP
     ('accuracy', 'dev split (20% of claims held out of the training file; not the official test split)')
 
 With ``test`` the model is trained on all of ``train`` and scored on ``test`` (the official test
@@ -21,8 +21,8 @@ train``, with the benchmark's schema (``schemas/bench_*.xml``) and one named pre
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from annotate.models.pipelines import CLAIM_HINTS, CONTEXT, frame
 from annotate.models.train import train
 from annotate.schema import Schema
 
-__all__ = ["BENCHMARKS", "Benchmark", "run_benchmark", "run_all", "results_table"]
+__all__ = ["BENCHMARKS", "Benchmark", "BenchResult", "run_benchmark", "run_all", "results_table"]
 
 DEV_FRACTION = 0.2
 SEED = 0
@@ -361,6 +361,59 @@ def _cross_validate(name: str, df: pd.DataFrame, folds: int, fast: bool) -> dict
     }
 
 
+@dataclass(frozen=True)
+class BenchResult:
+    """One benchmark's score; ``str()`` is the CLI's report, :meth:`to_dict` what ``--json`` prints.
+
+    ``score`` is the official metric (see :func:`run_benchmark`), ``score_sd`` its sd over folds
+    (cross-validation only); ``preset`` names the ``annotate train`` preset, or ``model``
+    describes a model that is not one (CLEF-2020 task 2). ``details`` holds the benchmark's own
+    diagnostics (FNC-1 macro-F1, SemEval per target, CLEF R-precision, fold scores, CPU seconds, ...).
+    """
+
+    benchmark: str
+    metric: str
+    score: float
+    evaluation: str
+    n_train: int
+    n_test: int
+    fit_seconds: float
+    fast: bool
+    subsampled: bool
+    preset: str | None = None
+    model: str | None = None
+    score_sd: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    # the keys in the order the benchmark reported them, so `bench --json` prints what it always did
+    key_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, result: Mapping[str, Any]) -> BenchResult:
+        """Typed fields from their keys; every other key goes to ``details``."""
+        typed = {f.name for f in fields(cls)} - {"details", "key_order"}
+        return cls(
+            **{k: v for k, v in result.items() if k in typed},
+            details={k: v for k, v in result.items() if k not in typed},
+            key_order=tuple(result),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """One flat JSON-ready dict: the typed fields that are set, then ``details``."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("details", "key_order")}
+        values = {k: v for k, v in values.items() if v is not None} | self.details
+        order = [k for k in self.key_order if k in values] or list(values)
+        return {k: values[k] for k in order}
+
+    def __str__(self) -> str:
+        sd = f" ± {self.score_sd:.3g}" if self.score_sd is not None else ""
+        model = self.model or f"annotate train --preset {self.preset}"
+        return (
+            f"{self.benchmark}: {self.metric} = {self.score:.4g}{sd} on {self.evaluation}\n"
+            f"  model: {model}\n"
+            f"  n_train {self.n_train}, n_test {self.n_test}, fit {self.fit_seconds:.1f} s"
+        )
+
+
 def run_benchmark(
     name: str,
     train: str | Path,
@@ -368,16 +421,17 @@ def run_benchmark(
     fast: bool = False,
     threads: int | None = 1,
     folds: int | None = None,
-) -> dict[str, Any]:
+) -> BenchResult:
     """Train the benchmark's model on ``train`` and score ``test`` (or a dev split) officially.
 
-    Returns a dict with ``benchmark``, ``metric``, ``score`` (FNC-1: percent; SemEval: 0-100
-    F_avg; Emergent: 0-1 accuracy; CLEF: 0-1 MAP; ClaimBuster: 0-1 F1), ``n_train``, ``n_test``,
-    ``fit_seconds``, ``evaluation`` (what was scored: the test file, a dev split or CV), ``fast``,
-    ``fit_cpu_seconds``, and diagnostics (FNC-1 macro-F1, SemEval per target, CLEF R-precision
-    and P@10, ...). ``threads`` caps OpenMP/BLAS threads (None: the libraries' default); one
-    thread is the default because OpenMP's busy-waiting makes tree boosting many times slower
-    on a machine whose cores are shared with other jobs.
+    Returns a :class:`BenchResult`: ``benchmark``, ``metric``, ``score`` (FNC-1: percent;
+    SemEval: 0-100 F_avg; Emergent: 0-1 accuracy; CLEF: 0-1 MAP; ClaimBuster: 0-1 F1),
+    ``n_train``, ``n_test``, ``fit_seconds``, ``evaluation`` (what was scored: the test file, a
+    dev split or CV), ``fast``, and in ``details`` ``fit_cpu_seconds`` and diagnostics (FNC-1
+    macro-F1, SemEval per target, CLEF R-precision and P@10, ...). ``threads`` caps OpenMP/BLAS
+    threads (None: the libraries' default); one thread is the default because OpenMP's
+    busy-waiting makes tree boosting many times slower on a machine whose cores are shared with
+    other jobs.
     """
     with threadpool_limits(limits=threads):
         if name == "clef2020-t2":
@@ -385,8 +439,8 @@ def run_benchmark(
                 raise InputError(
                     "clef2020-t2 has no --folds", hint="it scores dev/ (or --test) after training on train/"
                 )
-            return clef2020.run_clef2020_t2(train, test, fast=fast)
-        return _run(name, train, test, fast, folds)
+            return BenchResult.from_dict(clef2020.run_clef2020_t2(train, test, fast=fast))
+        return BenchResult.from_dict(_run(name, train, test, fast, folds))
 
 
 def _run(name: str, train: str | Path, test: str | Path | None, fast: bool, folds: int | None) -> dict[str, Any]:
@@ -432,29 +486,29 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:.2f}" if unit in ("%", "0-100") else f"{value:.3f}"
 
 
-def results_table(results: list[dict[str, Any]]) -> str:
+def results_table(results: list[BenchResult]) -> str:
     """A Markdown table of ``run_benchmark`` results, with the published anchors beside them."""
     lines = [
         "| benchmark | metric | score | evaluated on | n train / n eval | fit s | target (official test) | published |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        b = BENCHMARKS[r["benchmark"]]
-        score = _fmt(r["score"], b.unit)
-        if "score_sd" in r:
-            score += f" ± {_fmt(r['score_sd'], b.unit)}"
-        if r["evaluation"].startswith("test file"):
+        b = BENCHMARKS[r.benchmark]
+        score = _fmt(r.score, b.unit)
+        if r.score_sd is not None:
+            score += f" ± {_fmt(r.score_sd, b.unit)}"
+        if r.evaluation.startswith("test file"):
             where = "test file"
-        elif "cross-validation" in r["evaluation"]:
-            where = r["evaluation"].split(" (")[0].replace("cross-validation", "CV")
+        elif "cross-validation" in r.evaluation:
+            where = r.evaluation.split(" (")[0].replace("cross-validation", "CV")
         else:
             where = f"dev: {b.split}"
-        if r.get("subsampled"):
+        if r.subsampled:
             where += " (fast subsample)"
         target = "-" if np.isnan(b.target) else f"> {_fmt(b.target, b.unit)}"
         lines.append(
-            f"| {b.title} | {b.metric} ({b.unit}) | {score} | {where} | {r['n_train']} / {r['n_test']} "
-            f"| {r['fit_seconds']:.0f} | {target} | {b.anchor} |"
+            f"| {b.title} | {b.metric} ({b.unit}) | {score} | {where} | {r.n_train} / {r.n_test} "
+            f"| {r.fit_seconds:.0f} | {target} | {b.anchor} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -48,6 +48,7 @@ from annotate.studio.results import encode as encode_result
 
 __all__ = [
     "predict", "predict_lines", "predict_file", "to_predictions", "read_records", "iter_record_chunks", "pairs",
+    "PredictSummary",
 ]
 
 
@@ -337,6 +338,25 @@ def _predict_raw_chunks(
     return out
 
 
+@dataclass(frozen=True)
+class PredictSummary:
+    """What :func:`predict_file` wrote; ``str()`` is the CLI's report."""
+
+    output: Path
+    sentences: int
+    predictions: int
+    by_field: dict[str, int]
+    model_version: str
+    n_jobs: int
+
+    def __str__(self) -> str:
+        by = ", ".join(f"{k}: {v}" for k, v in self.by_field.items())
+        return (
+            f"wrote {self.predictions} predictions ({by}) for {self.sentences} sentences to {self.output}\n"
+            f"model_version {self.model_version}"
+        )
+
+
 def predict_file(
     model_path: str | Path,
     sentences: str | Path,
@@ -349,7 +369,7 @@ def predict_file(
     dask: Any = None,
     chunksize: int = 2000,
     progress: bool = False,
-) -> dict[str, Any]:
+) -> PredictSummary:
     """Predict a sentences file in chunks of whole documents; write prediction records as JSONL.
 
     Streams: memory holds the model and a few chunks, whatever the file's size. Chunks run in
@@ -359,7 +379,7 @@ def predict_file(
     so with ``-j`` it is not the bottleneck.
     ``n_jobs=None`` chooses: every core for a file of :data:`annotate.parallel.AUTO_JOBS_BYTES` or more, else one.
     ``progress`` draws a line with the rate on stderr (:func:`annotate.progress.progress`).
-    Written atomically: nothing is written when a line is bad. Returns a summary dict.
+    Written atomically: nothing is written when a line is bad. Returns a :class:`PredictSummary`.
     """
     from annotate.parallel import auto_jobs, ordered_map
     from annotate.progress import progress as progress_line
@@ -381,14 +401,14 @@ def predict_file(
             counts.update(fields_seen)
             fh.write(block)
             tick(n_sentences)
-    return {
-        "model_version": model.model_version,
-        "n_jobs": n_jobs,
-        "sentences": n_sentences,
-        "predictions": n_predictions,
-        "by_field": dict(counts),
-        "output": str(output),
-    }
+    return PredictSummary(
+        output=Path(output),
+        sentences=n_sentences,
+        predictions=n_predictions,
+        by_field=dict(counts),
+        model_version=model.model_version,
+        n_jobs=n_jobs,
+    )
 
 
 def to_predictions(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
