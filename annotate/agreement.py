@@ -26,8 +26,10 @@ and tested against published worked examples (Fleiss 1971; Hripcsak & Rothschild
 from __future__ import annotations
 
 import itertools
+import json
 import warnings
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,8 @@ __all__ = [
     "records",
     "describe_table",
     "simulate_annotations",
+    "AgreementSummary",
+    "summarize",
 ]
 
 _MIN_BOOT_ITEMS = 5  # below this, resampling items says nothing about the spread
@@ -973,3 +977,33 @@ def simulate_annotations(
         [labels[t] for t in truth], index=pd.Index([f"s{i:04d}" for i in range(n_items)], name="item"), name="label"
     )
     return pd.DataFrame(rows), true
+
+
+@dataclass(frozen=True)
+class AgreementSummary:
+    """What ``annotate agree`` reports: the table's contents, agreement per field and pair, and per
+    stance target; ``str()`` is the text the CLI prints and :meth:`to_json` its ``--json`` object."""
+
+    table: str  # :func:`describe_table`'s line
+    agreement: pd.DataFrame
+    by_target: pd.DataFrame | None  # None when the stance field is out of scope
+    target_field: str = "stance"
+
+    def __str__(self) -> str:
+        text = f"{self.table}\n{format_agreement(self.agreement)}"
+        if self.by_target is not None and len(self.by_target):
+            text += "\n\n" + format_by_target(self.by_target, self.target_field)
+        return text
+
+    def to_json(self) -> str:
+        """One JSON object; what cannot be computed is null (see :func:`records`)."""
+        out = {"table": self.table, "agreement": records(self.agreement)}
+        out["stance_by_target"] = records(self.by_target) if self.by_target is not None else []
+        return json.dumps(out, allow_nan=False)
+
+
+def summarize(df: pd.DataFrame, schema: Schema, *, field: str | None = None) -> AgreementSummary:
+    """Agreement on every field (or ``field``), and per target for the stance field when in scope."""
+    table = agreement(df, schema, field=field)
+    by_target = agreement_by_target(df, schema) if field in (None, schema.target_field) else None
+    return AgreementSummary(describe_table(df), table, by_target, schema.target_field or "stance")

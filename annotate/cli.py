@@ -338,34 +338,25 @@ def push(
     from annotate.schema import Schema, default_schema_path
     from annotate.studio.client import connect
     from annotate.studio.push import push as run
-    from annotate.studio.queue import order_queue, read_order
 
     parsed = Schema.from_file(schema or default_schema_path(), targets=targets)
-    if model is not None and predictions is not None:
-        raise InputError("give --model or --predictions, not both", hint="predict first, then push the file")
-    entries = read_order(order) if order is not None else None  # a bad order file stops before the push
-    studio = connect(url, token, data_dir=data_dir)
-    options: dict[str, Any] = {"project": project, "guidelines": guidelines, "hints": hints, "matches": matches,
-                               "match_threshold": match_threshold, "progress": _is_tty(),
-                               "group_duplicates": group_duplicates,
-                               "duplicate_threshold": duplicate_threshold}  # fmt: skip
-
-    def report(summary: Any) -> None:
-        _echo(str(summary))
-        if entries is not None:  # after the push: its predictions decide the project's model_version
-            _echo(str(order_queue(studio, summary.project_id, entries, progress=_is_tty())))
-
-    if model is None:
-        report(run(studio, sentences, parsed, predictions=predictions, **options))
-        return
-    import tempfile
-
-    from annotate.models.predict import predict_file
-
-    with tempfile.TemporaryDirectory(prefix="annotate-push-") as tmp:
-        preds = Path(tmp) / "predictions.jsonl"
-        predict_file(model, sentences, preds, parsed)
-        report(run(studio, sentences, parsed, predictions=preds, **options))
+    summary = run(
+        connect(url, token, data_dir=data_dir),
+        sentences,
+        parsed,
+        project=project,
+        predictions=predictions,
+        model=model,
+        order=order,
+        guidelines=guidelines,
+        hints=hints,
+        matches=matches,
+        match_threshold=match_threshold,
+        group_duplicates=group_duplicates,
+        duplicate_threshold=duplicate_threshold,
+        progress=_is_tty(),
+    )
+    _echo(str(summary))
 
 
 @app.command()
@@ -418,29 +409,10 @@ def agree(
     The stance field (the targets file's `field`) also gets a table per target, whenever it is in
     scope (all fields, or --field stance).
     """
-    from annotate.agreement import (
-        agreement,
-        agreement_by_target,
-        describe_table,
-        format_agreement,
-        format_by_target,
-        records,
-    )
+    from annotate.agreement import summarize
 
-    df, sch = _annotations_and_schema(path, schema)
-    table = agreement(df, sch, field=field)
-    by_target = agreement_by_target(df, sch) if field in (None, sch.target_field) else None
-    if json_:
-        import json
-
-        out = {"table": describe_table(df), "agreement": records(table)}
-        out["stance_by_target"] = records(by_target) if by_target is not None else []
-        _echo(json.dumps(out, allow_nan=False))
-        return
-    _echo(describe_table(df))
-    _echo(format_agreement(table))
-    if by_target is not None and len(by_target):
-        _echo("\n" + format_by_target(by_target, sch.target_field or "stance"))
+    summary = summarize(*_annotations_and_schema(path, schema), field=field)
+    _echo(summary.to_json() if json_ else str(summary))
 
 
 @app.command("resolve")
@@ -759,7 +731,6 @@ def serve_command(
     labels the serving model learned from and --labels.
     """
     from annotate import credentials
-    from annotate.errors import InputError
     from annotate.schema import Schema
     from annotate.serve import LOOPBACK, Backend, require_extra, run
     from annotate.studio.client import connect
@@ -919,7 +890,6 @@ def bench(
     import json
 
     from annotate.bench.run import run_all, run_benchmark
-    from annotate.errors import InputError
     from annotate.io import atomic_write
 
     if name == "all":

@@ -28,7 +28,7 @@ from annotate.progress import progress as progress_line
 from annotate.schema import Field, Schema
 from annotate.sentences import TASK_KEYS, read_sentence_lines
 from annotate.studio.client import Studio, api_call, find_project, iter_task_pages, project_lock
-from annotate.studio.queue import QUEUE_MARK
+from annotate.studio.queue import QUEUE_MARK, QueueSummary, order_queue, read_order
 from annotate.studio.results import encode
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "read_predictions",
     "make_tasks",
     "push",
+    "push_tasks",
     "existing_task_keys",
     "ensure_project",
     "iter_task_keys",
@@ -65,6 +66,7 @@ class PushSummary:
     updated_schema: bool = False
     model_version: str | None = None
     batches: list[int] = field(default_factory=list)
+    queue: QueueSummary | None = None  # with ``order``: how the label stream was ordered after the push
 
     def __str__(self) -> str:
         text = (
@@ -76,7 +78,8 @@ class PushSummary:
             text += f"; {self.predictions} predictions attached (model_version {self.model_version})"
         if self.predictions_unmatched:
             text += f"; {self.predictions_unmatched} prediction records match no task (not attached)"
-        return text + f"\nopen {self.url}/projects/{self.project_id}/data"
+        text += f"\nopen {self.url}/projects/{self.project_id}/data"
+        return text + (f"\n{self.queue}" if self.queue is not None else "")
 
 
 # --- reading inputs ----------------------------------------------------------------------
@@ -392,6 +395,48 @@ def _attach_to_existing(
 
 
 def push(
+    studio: Studio,
+    sentences: str | Path | list[dict[str, Any]],
+    schema: Schema,
+    *,
+    project: str | None = None,
+    predictions: str | Path | None = None,
+    model: str | Path | None = None,
+    order: str | Path | Iterable[Any] | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> PushSummary:
+    """Push the sentences as tasks (see :func:`push_tasks`), pre-annotated by ``model`` or ``predictions``.
+
+    ``model`` (a folder written by ``annotate train``) predicts the sentences first, into a
+    temporary file, and its predictions go with the tasks; give it or ``predictions``, not both.
+    ``order`` (``annotate suggest``'s output, or sentence ids) then makes "Label All Tasks" serve
+    those tasks first (:func:`annotate.studio.queue.order_queue`): after the push, because the
+    predictions it brings decide the project's ``model_version`` the queue is built on. Every
+    input is read and checked before anything changes in Label Studio.
+    """
+    if model is not None and predictions is not None:
+        raise InputError("give --model or --predictions, not both", hint="predict first, then push the file")
+    entries = read_order(order) if order is not None else None
+    with tempfile.TemporaryDirectory(prefix="annotate-push-") as tmp:
+        if model is not None:
+            # deferred: predicting needs scikit-learn, which a push without a model never loads
+            from annotate.models.predict import predict_file
+
+            source = sentences
+            if isinstance(sentences, list):
+                source = Path(tmp) / "sentences.jsonl"
+                write_jsonl(source, sentences)
+            predictions = Path(tmp) / "predictions.jsonl"
+            predict_file(model, source, predictions, schema)
+        summary = push_tasks(studio, sentences, schema, project=project, predictions=predictions, progress=progress,
+                             **options)  # fmt: skip
+    if entries is not None:
+        summary.queue = order_queue(studio, summary.project_id, entries, progress=progress)
+    return summary
+
+
+def push_tasks(
     studio: Studio,
     sentences: str | Path | list[dict[str, Any]],
     schema: Schema,
