@@ -615,7 +615,8 @@ def train_command(
     ] = "default",
 ) -> None:
     """Train one calibrated model per schema field, with document-grouped CV, report and model card."""
-    from annotate.models.train import summary_lines, train_file
+    from annotate.models.report import summary_lines
+    from annotate.models.train import train_file
 
     card = train_file(
         labels,
