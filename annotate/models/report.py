@@ -20,7 +20,10 @@ __all__ = ["report_html", "summary_lines"]
 
 
 #: Metrics are numbers: right-aligned, with the row's name on the left.
-_CSS = "td, th { text-align: right; } th:first-child, td:first-child { text-align: left; }"
+_CSS = """
+td, th { text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+"""
 
 
 def report_html(report: dict[str, Any], card: dict[str, Any] | None = None) -> str:
