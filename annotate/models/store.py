@@ -14,6 +14,10 @@ Never pickle: skops refuses to build any type that is not explicitly trusted, an
 schema, that every file still has the hash the card recorded (a changed file was tampered with
 or damaged), and that the file holds only trusted types. Each failure is a one-line
 :class:`~annotate.errors.ModelError`.
+
+:class:`TrainResult` (what :func:`annotate.models.train.train` returns) is what :func:`save`
+writes, and :class:`LoadedModel` what :func:`load` reads back. This module never imports
+``train``, and imports scikit-learn only to write or load a model: reading a card stays cheap.
 """
 
 from __future__ import annotations
