@@ -41,7 +41,7 @@ _LAZY = {
     "resolve": "annotate.resolve",
     "review_push": "annotate.review",
     "review_pull": "annotate.review",
-    "agreement_report": "annotate.report",
+    "agreement_report": "annotate.agreement_report",
     "load_labels": "annotate.labels",
     "train": "annotate.models.train",
     "make_claim_model": "annotate.models.pipelines",

@@ -481,7 +481,7 @@ def report_agreement(
     schema: _SchemaOpt = None,
 ) -> None:
     """Self-contained HTML agreement report: tables, kappa heat map, confusion matrix, disputed items."""
-    from annotate.report import agreement_report, write_report
+    from annotate.agreement_report import agreement_report, write_report
     from annotate.sentences import read_sentence_lines
 
     df, sch = _annotations_and_schema(path, schema)
@@ -587,7 +587,8 @@ def train_command(
     ] = "default",
 ) -> None:
     """Train one calibrated model per schema field, with document-grouped CV, report and model card."""
-    from annotate.models.train import summary_lines, train_file
+    from annotate.models.report import summary_lines
+    from annotate.models.train import train_file
 
     card = train_file(
         labels,
@@ -775,7 +776,7 @@ def studio_connect_model(
     """Register `annotate serve` as the project's ML backend (once) and show its predictions."""
     from annotate import credentials
     from annotate.studio.client import connect
-    from annotate.studio.ml_backend import connect_model
+    from annotate.studio.connect_model import connect_model
 
     creds = None if no_auth else credentials.for_client(auth_file)
     studio = connect(url, token, data_dir=data_dir)

@@ -20,7 +20,8 @@ Matching is retrieval plus a learned re-ranker:
    agreement, negation mismatch and length ratio (:data:`FEATURES`).
 3. The re-ranker (:func:`make_reranker`: gradient boosting with sigmoid calibration) turns them into
    the probability that the candidate is the same claim; it is trained on labelled pairs
-   (:func:`fit_reranker`): CheckThat! 2020 Task 2 queries and qrels, or a desk's own.
+   (:func:`fit_reranker`): CheckThat! 2020 Task 2 queries and qrels (:func:`load_queries`), or a
+   desk's own.
 
 Index and re-ranker are saved as skops files beside a card with their sha256 and the archive's
 content hash (:func:`save_index`, :func:`load_index`, :func:`save_reranker`, :func:`load_reranker`);
@@ -76,6 +77,7 @@ __all__ = [
     "match",
     "match_records",
     "fit_reranker_file",
+    "load_queries",
 ]
 
 # --- the archive --------------------------------------------------------------------------
@@ -1399,6 +1401,57 @@ class FitSummary:
         )
 
 
+#: The files of one CheckThat! 2020 Task 2 split (Shaar et al. 2020): tweets, and their qrels.
+QUERIES_FILE = "tweets.queries.tsv"
+QRELS_FILE = "tweet-vclaim-pairs.qrels"
+
+
+def _tsv(path: Path) -> list[list[str]]:
+    if not path.is_file():
+        raise InputError(f"no {path.name} here", path=path.parent, hint="give a folder in the CheckThat! 2020 layout")
+    try:
+        return list(csv.reader(io.StringIO(read_text(path), newline=""), delimiter="\t"))
+    except csv.Error as err:
+        raise InputError(f"cannot read as TSV ({err})", path=path) from None
+
+
+def load_queries(folder: str | Path) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """The tweets (``{tweet_id: text}``) and qrels (``{tweet_id: {vclaim_id, ...}}``) of one split.
+
+    Qrels rows with relevance 0 are left out, as trec_eval ignores them. A qrels tweet missing
+    from the tweets file is an error naming its line.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("no such folder", path=folder, hint=f"give a folder holding {QUERIES_FILE} and {QRELS_FILE}")
+    rows = _tsv(folder / QUERIES_FILE)
+    queries: dict[str, str] = {}
+    for n, row in enumerate(rows[1:], start=2):
+        if len(row) != 2:
+            raise InputError(
+                f"expected tweet_id<TAB>tweet_content, got {len(row)} field(s)", path=folder / QUERIES_FILE, line=n
+            )
+        queries[row[0].strip()] = row[1]
+    qrels: dict[str, set[str]] = {}
+    for n, row in enumerate(_tsv(folder / QRELS_FILE), start=1):
+        if not row:
+            continue
+        if len(row) != 4:
+            raise InputError(
+                f"expected tweet_id<TAB>0<TAB>vclaim_id<TAB>relevance, got {len(row)} field(s)",
+                path=folder / QRELS_FILE,
+                line=n,
+            )
+        tid, _, cid, relevance = (x.strip() for x in row)
+        if tid not in queries:
+            raise InputError(f"tweet {tid} is not in {QUERIES_FILE}", path=folder / QRELS_FILE, line=n)
+        if relevance not in ("0", ""):
+            qrels.setdefault(tid, set()).add(cid)
+    if not qrels:
+        raise InputError("no relevant pairs in the qrels", path=folder / QRELS_FILE, hint="give the gold qrels file")
+    return queries, qrels
+
+
 def read_labelled_pairs(path: str | Path) -> tuple[list[str], list[set[str]]]:
     """Labelled sentences and the archive claims each repeats, from a folder or a table.
 
@@ -1409,8 +1462,6 @@ def read_labelled_pairs(path: str | Path) -> tuple[list[str], list[set[str]]]:
     """
     path = Path(path)
     if path.is_dir():
-        from annotate.bench.clef2020 import load_queries
-
         queries, qrels = load_queries(path)
         ids = [q for q in queries if q in qrels]
         return [queries[q] for q in ids], [qrels[q] for q in ids]

@@ -18,8 +18,8 @@ import time
 from itertools import combinations
 from pathlib import Path
 
-from annotate.bench.clef2020 import load_queries
 from annotate.duplicates import group_duplicates
+from annotate.matching import load_queries
 
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9)
 

@@ -60,7 +60,7 @@ def _archive(data: Path, n: int):
 
 
 def _sentences(data: Path, n: int) -> list[str]:
-    from annotate.bench.clef2020 import load_queries
+    from annotate.matching import load_queries
 
     texts = [t for split in ("train", "dev") for t in load_queries(data / split)[0].values()]
     return [texts[i % len(texts)] for i in range(n)]
@@ -100,8 +100,7 @@ def run(which: str, data: Path, n_claims: int, n_sentences: int, k: int, queue) 
 
             _, out["match_s"], out["match_cpu_s"] = _timed(match)
         else:
-            from annotate.bench.clef2020 import load_queries
-            from annotate.matching import ClaimIndex, _stem, fit_reranker, match_records
+            from annotate.matching import ClaimIndex, _stem, fit_reranker, load_queries, match_records
 
             queries, qrels = load_queries(data / "train")
             ids = [q for q in queries if q in qrels]

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from annotate.bench.clef2020 import CLAIMS_FILE, load_queries
-from annotate.matching import ClaimIndex, fit_reranker, load_archive, match_records
+from annotate.bench.clef2020 import CLAIMS_FILE
+from annotate.matching import ClaimIndex, fit_reranker, load_archive, load_queries, match_records
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from annotate.bench.clef2020 import average_precision_at_k, load_queries, retrieval_scores
+from annotate.bench.clef2020 import average_precision_at_k, retrieval_scores
 from annotate.errors import InputError, ModelError
 from annotate.matching import (
     Archive,
@@ -20,6 +20,7 @@ from annotate.matching import (
     fit_reranker,
     load_archive,
     load_index,
+    load_queries,
     load_reranker,
     match_records,
     pair_features,

@@ -17,7 +17,7 @@ import pytest
 
 from annotate.schema import Schema
 from annotate.serve import Backend, create_app, serve_in_thread
-from annotate.studio.ml_backend import connect_model
+from annotate.studio.connect_model import connect_model
 from annotate.studio.push import make_tasks
 from tests.models_data import claim_rows, sentences, stance_rows, write_csv
 

@@ -4,7 +4,8 @@ The layout is the task's (Shaar et al. 2020, "Overview of CheckThat! 2020 Englis
 Identification and Verification of Claims in Social Media"): a folder with
 ``verified_claims.docs.tsv`` (``vclaim_id, vclaim, title``; the id column has no name) and the
 splits ``train/`` and ``dev/``, each with ``tweets.queries.tsv`` (``tweet_id, tweet_content``)
-and ``tweet-vclaim-pairs.qrels`` (TREC qrels: ``tweet_id 0 vclaim_id 1``).
+and ``tweet-vclaim-pairs.qrels`` (TREC qrels: ``tweet_id 0 vclaim_id 1``), which
+:func:`annotate.matching.load_queries` reads (a desk trains its own re-ranker on such a folder).
 
 :func:`run_clef2020_t2` indexes the verified claims (:class:`annotate.matching.ClaimIndex`),
 trains the re-ranker on ``train/`` only, and ranks the claims for the test tweets: ``test`` if
@@ -16,8 +17,6 @@ TF-IDF cosine baselines of the task notes (word 1-2 grams and char_wb 3-5 grams 
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,60 +26,12 @@ import numpy as np
 import pandas as pd
 
 from annotate.errors import InputError
-from annotate.io import read_text
+from annotate.matching import ClaimIndex, fit_reranker, load_archive, load_queries, match_records
 
-__all__ = ["load_queries", "load_clef2020_t2", "retrieval_scores", "average_precision_at_k", "run_clef2020_t2"]
+__all__ = ["load_clef2020_t2", "retrieval_scores", "average_precision_at_k", "run_clef2020_t2"]
 
 CLAIMS_FILE = "verified_claims.docs.tsv"
-QUERIES_FILE = "tweets.queries.tsv"
-QRELS_FILE = "tweet-vclaim-pairs.qrels"
 CUTOFFS = (1, 3, 5, 10)
-
-
-def _tsv(path: Path) -> list[list[str]]:
-    if not path.is_file():
-        raise InputError(f"no {path.name} here", path=path.parent, hint="give a folder in the CheckThat! 2020 layout")
-    try:
-        return list(csv.reader(io.StringIO(read_text(path), newline=""), delimiter="\t"))
-    except csv.Error as err:
-        raise InputError(f"cannot read as TSV ({err})", path=path) from None
-
-
-def load_queries(folder: str | Path) -> tuple[dict[str, str], dict[str, set[str]]]:
-    """The tweets (``{tweet_id: text}``) and qrels (``{tweet_id: {vclaim_id, ...}}``) of one split.
-
-    Qrels rows with relevance 0 are left out, as trec_eval ignores them. A qrels tweet missing
-    from the tweets file is an error naming its line.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError("no such folder", path=folder, hint=f"give a folder holding {QUERIES_FILE} and {QRELS_FILE}")
-    rows = _tsv(folder / QUERIES_FILE)
-    queries: dict[str, str] = {}
-    for n, row in enumerate(rows[1:], start=2):
-        if len(row) != 2:
-            raise InputError(
-                f"expected tweet_id<TAB>tweet_content, got {len(row)} field(s)", path=folder / QUERIES_FILE, line=n
-            )
-        queries[row[0].strip()] = row[1]
-    qrels: dict[str, set[str]] = {}
-    for n, row in enumerate(_tsv(folder / QRELS_FILE), start=1):
-        if not row:
-            continue
-        if len(row) != 4:
-            raise InputError(
-                f"expected tweet_id<TAB>0<TAB>vclaim_id<TAB>relevance, got {len(row)} field(s)",
-                path=folder / QRELS_FILE,
-                line=n,
-            )
-        tid, _, cid, relevance = (x.strip() for x in row)
-        if tid not in queries:
-            raise InputError(f"tweet {tid} is not in {QUERIES_FILE}", path=folder / QRELS_FILE, line=n)
-        if relevance not in ("0", ""):
-            qrels.setdefault(tid, set()).add(cid)
-    if not qrels:
-        raise InputError("no relevant pairs in the qrels", path=folder / QRELS_FILE, hint="give the gold qrels file")
-    return queries, qrels
 
 
 def load_clef2020_t2(folder: str | Path) -> pd.DataFrame:
@@ -158,8 +109,6 @@ def run_clef2020_t2(
     (is the probability of the best match calibrated?), sizes and timings. ``fast`` trains on
     200 training tweets (a smoke run; not comparable with published figures).
     """
-    from annotate.matching import ClaimIndex, fit_reranker, load_archive, match_records
-
     train = Path(train)
     if not train.is_dir():
         raise InputError("no such folder", path=train, hint=f"give the folder holding {CLAIMS_FILE}, train/ and dev/")

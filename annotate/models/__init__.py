@@ -3,7 +3,8 @@
     pipelines.py   make_claim_model(), make_stance_model(): Pipelines over a ColumnTransformer
     features.py    ClaimFeatures, PairFeatures, TargetWordTfidf: transformers for cues and pairs
     train.py       train(labels, schema) -> TrainResult (grouped CV report); train_file()
-    store.py       save() / load(): skops files + model card; refuses untrusted or foreign models
+    report.py      report_html(), summary_lines(): the training report as a page and as lines
+    store.py       save(TrainResult) / load(): skops files + model card; refuses untrusted or foreign models
     predict.py     predict() -> prediction records; to_predictions() -> Label Studio predictions
 
 Submodules import scikit-learn lazily from here, so ``import annotate`` stays fast.

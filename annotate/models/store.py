@@ -5,7 +5,7 @@ A model folder ``models/NAME/`` holds::
     card.json           name, model_version, created, schema hash, label sets, data hash,
                         library versions, parameters, and the sha256 of every .skops file
     <field>.skops       one fitted Pipeline per schema field (claim_type.skops, stance.skops)
-    report.json         cross-validation report (see annotate.models.train)
+    report.json         cross-validation report (see annotate.models.train and annotate.models.report)
     report.html         the same, self-contained, for a browser
 
 Never pickle: skops refuses to build any type that is not explicitly trusted, and
@@ -14,6 +14,10 @@ Never pickle: skops refuses to build any type that is not explicitly trusted, an
 schema, that every file still has the hash the card recorded (a changed file was tampered with
 or damaged), and that the file holds only trusted types. Each failure is a one-line
 :class:`~annotate.errors.ModelError`.
+
+:class:`TrainResult` (what :func:`annotate.models.train.train` returns) is what :func:`save`
+writes, and :class:`LoadedModel` what :func:`load` reads back. This module never imports
+``train``, and imports scikit-learn only to write or load a model: reading a card stays cheap.
 """
 
 from __future__ import annotations
@@ -23,15 +27,28 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from annotate.errors import InputError, ModelError
 from annotate.io import atomic_write, dumps, sha256_hex, sweep_stale_temps, temp_prefix
 from annotate.schema import Schema
 
-__all__ = ["TRUSTED_TYPES", "LoadedModel", "save", "load", "model_version", "model_schema"]
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+
+__all__ = [
+    "TRUSTED_TYPES",
+    "FieldModel",
+    "TrainResult",
+    "LoadedModel",
+    "save",
+    "load",
+    "model_version",
+    "model_schema",
+]
 
 #: Types beyond skops' default trust that our Pipelines contain. Anything else is refused.
 TRUSTED_TYPES: tuple[str, ...] = (
@@ -62,6 +79,47 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.utils._bunch.Bunch",  # VotingClassifier.named_estimators_ (a dict)
     "sklearn.svm._classes.LinearSVC",
 )
+
+
+@dataclass
+class FieldModel:
+    """A fitted pipeline for one field, with what is needed to rebuild and judge it."""
+
+    field: str
+    kind: str  # "claim" | "stance"
+    estimator: Pipeline
+    labels: list[str]
+    params: dict[str, Any]
+    report: dict[str, Any]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`annotate.models.train.train` returns and :func:`save` writes: models, report, card data."""
+
+    name: str
+    schema_hash: str
+    schema_path: str
+    models: dict[str, FieldModel]
+    data: dict[str, Any]
+    created: str
+    libraries: dict[str, str] = field(default_factory=dict)
+    #: the schema's config and targets file, written into the model folder so it travels with it
+    schema_xml: str = ""
+    schema_targets: str | None = None
+    #: the label table the models learned from, kept in the folder (``training_labels.jsonl``)
+    labels: pd.DataFrame | None = None
+
+    @property
+    def report(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "created": self.created,
+            "schema": {"path": self.schema_path, "hash": self.schema_hash},
+            "data": self.data,
+            "libraries": self.libraries,
+            "fields": {name: m.report for name, m in self.models.items()},
+        }
 
 
 @dataclass
@@ -129,8 +187,8 @@ def _card_body(card: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in card.items() if k not in ("model_version", "created")}
 
 
-def save(result, path: str | Path) -> dict[str, Any]:
-    """Write a :class:`~annotate.models.train.TrainResult` into the folder ``path``; return the card.
+def save(result: TrainResult, path: str | Path) -> dict[str, Any]:
+    """Write a :class:`TrainResult` into the folder ``path``; return the card.
 
     The whole folder is built beside ``path`` and swapped in at the end (:func:`_swap_in`), so a
     train killed half-way, or failing to write, leaves the old model as it was: never a new
@@ -186,11 +244,14 @@ def _exchange(a: Path, b: Path) -> bool:
     return done == 0
 
 
-def _write_folder(result, path: Path) -> dict[str, Any]:
+def _write_folder(result: TrainResult, path: Path) -> dict[str, Any]:
     """Write the model files, the report and the card into the empty folder ``path``."""
+    # Imported here, as in load(): skops, the report page (through the presets) and the label table
+    # bring scikit-learn and pandas, which read_card and model_schema callers never need.
     import skops.io as sio
 
-    from annotate.models.train import report_html
+    from annotate.labels import label_records
+    from annotate.models.report import report_html
 
     fields: dict[str, Any] = {}
     hashes = []
@@ -211,7 +272,7 @@ def _write_folder(result, path: Path) -> dict[str, Any]:
             "preset": m.report.get("preset", "default"),
         }
     schema_files = {}
-    if getattr(result, "schema_xml", ""):
+    if result.schema_xml:
         # the schema travels with the model: predict, suggest and serve read it from here
         with atomic_write(path / SCHEMA_FILE) as fh:
             fh.write(result.schema_xml)
@@ -221,10 +282,8 @@ def _write_folder(result, path: Path) -> dict[str, Any]:
                 fh.write(result.schema_targets)
             schema_files["targets"] = TARGETS_FILE
     kept = {}
-    if getattr(result, "labels", None) is not None:
+    if result.labels is not None:
         # the labels travel with the model: a live model retrains on them plus the new annotations
-        from annotate.labels import label_records
-
         with atomic_write(path / TRAINING_LABELS_FILE) as fh:
             for rec in label_records(result.labels):
                 fh.write(dumps(rec) + "\n")

@@ -37,6 +37,7 @@ from annotate.agreement import (
     reading,
 )
 from annotate.annotations import prepare, votes
+from annotate.html_page import page
 from annotate.io import atomic_write
 from annotate.schema import Schema
 
@@ -226,11 +227,9 @@ def _esc(x: Any) -> str:
     return "" if x is None or (isinstance(x, float) and np.isnan(x)) else html.escape(str(x))
 
 
+#: The rules of this page beyond the shared style of :data:`annotate.html_page.BASE_CSS`.
 _CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 14px; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; } td.na { color: #8c8c8c; } .note { color: #595959; font-size: 12px; }
+td.na { color: #8c8c8c; }
 .band { padding: 0 4px; border-radius: 3px; white-space: nowrap; }
 img { max-width: 100%; margin: 0.5em 1em 0.5em 0; vertical-align: top; }
 """
@@ -286,8 +285,7 @@ def agreement_report(
     n_ann = d.loc[~d["was_cancelled"], "annotation_id"].nunique()
     n_skip = d.loc[d["was_cancelled"], "annotation_id"].nunique()
     parts = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>",
+        f"<h1>{html.escape(title)}</h1>",
         f"<p>Schema <code>{html.escape(Path(schema.path).name)}</code> (hash {html.escape(schema.hash)}); "
         f"{d['annotator'].nunique()} annotators, {n_ann} annotations, {n_skip} cancelled, "
         f"{d['sentence_id'].nunique()} sentences.</p>",
@@ -429,8 +427,7 @@ def agreement_report(
                 ],
             )
         )
-    parts.append("</body></html>")
-    return HTMLReport("\n".join(parts))
+    return HTMLReport(page(title, "\n".join(parts), css=_CSS))
 
 
 def write_report(report: str, path: str | Path) -> Path:

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from annotate.agreement import simulate_annotations
+from annotate.agreement_report import HTMLReport, agreement_report, save_heatmap
 from annotate.io import utc_stamp, write_jsonl
-from annotate.report import HTMLReport, agreement_report, save_heatmap
 from annotate.schema import Schema
 from annotate.studio.pull import COLUMNS
 
@@ -140,7 +140,7 @@ def dominant_colour(png: bytes) -> tuple[int, int, int]:
 
 
 def test_heatmap_colours_kappa_by_reading_band_not_on_a_minus_one_to_one_scale():
-    from annotate.report import heatmap_png
+    from annotate.agreement_report import heatmap_png
 
     # kappa 0.30 is "fair" (Landis & Koch 1977): on a -1..1 red-yellow-green scale it sat in the
     # green half; a banded scale gives it the "fair" colour, a warm one, not green
