@@ -337,9 +337,11 @@ def push(
     """Import sentences as tasks (once: a re-push adds only what is new), with schema and predictions."""
     from annotate.schema import Schema, default_schema_path
     from annotate.studio.client import connect
+    from annotate.studio.push import check_prediction_source
     from annotate.studio.push import push as run
 
     parsed = Schema.from_file(schema or default_schema_path(), targets=targets)
+    check_prediction_source(model, predictions)  # before connecting: a wrong call needs no server to say so
     summary = run(
         connect(url, token, data_dir=data_dir),
         sentences,
@@ -587,10 +589,9 @@ def train_command(
     ] = "default",
 ) -> None:
     """Train one calibrated model per schema field, with document-grouped CV, report and model card."""
-    from annotate.models.report import summary_lines
     from annotate.models.train import train_file
 
-    card = train_file(
+    summary = train_file(
         labels,
         _schema(schema),
         output,
@@ -602,8 +603,7 @@ def train_command(
         learning_curve=learning_curve,
         preset=preset,
     )
-    for line in summary_lines(card, output):
-        _echo(line)
+    _echo(str(summary))
 
 
 @app.command("predict")

@@ -3,13 +3,12 @@
 :func:`annotate.models.train.train` builds the report (a dict: per field the cross-validated
 metrics, the baselines, the confusion matrix and the learning curve);
 :func:`annotate.models.store.save` writes it beside the model as ``report.json`` and, through
-:func:`report_html`, ``report.html``. :func:`summary_lines` reads both back for the terminal.
+:func:`report_html`, ``report.html``. :func:`summary_lines` says it in a few lines for the terminal.
 """
 
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 from typing import Any
 
@@ -123,10 +122,9 @@ def _curve_svg(points: list[dict[str, Any]], width: int = 360, height: int = 180
     )
 
 
-def summary_lines(card: dict[str, Any], output: str | Path) -> list[str]:
+def summary_lines(card: dict[str, Any], report: dict[str, Any], output: str | Path) -> list[str]:
     """What ``annotate train`` prints: one line per field, then where the report is."""
     lines = [f"model {card['model_version']} -> {output}"]
-    report = json.loads((Path(output) / "report.json").read_text("utf-8"))
     for fname, f in card["fields"].items():
         r = report["fields"][fname]
         preset = r.get("preset", DEFAULT_PRESET)

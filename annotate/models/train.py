@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import platform
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -46,11 +47,12 @@ from annotate.errors import InputError
 from annotate.labels import load_labels
 from annotate.models.pipelines import FrameColumns, calibration_folds, frame
 from annotate.models.presets import DEFAULT_PRESET, get_preset
+from annotate.models.report import summary_lines
 from annotate.models.store import FieldModel, TrainResult, save
 from annotate.schema import Schema
 
 # TrainResult and FieldModel live in store, which writes them (and must not import this module)
-__all__ = ["FieldModel", "TrainResult", "train", "train_file", "LIBRARIES"]
+__all__ = ["FieldModel", "TrainResult", "TrainSummary", "train", "train_file", "LIBRARIES"]
 
 LIBRARIES = ("annotate", "scikit-learn", "numpy", "scipy", "pandas", "skops")
 RARE_CLASS_POLICIES = ("error", "drop")  # refuse a class below min_per_class, or drop its rows
@@ -426,6 +428,22 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class TrainSummary:
+    """What :func:`train_file` did; ``str()`` is what ``annotate train`` prints."""
+
+    output: Path
+    card: dict[str, Any]  # as written to card.json
+    report: dict[str, Any]  # as written to report.json
+
+    @property
+    def model_version(self) -> str:
+        return str(self.card["model_version"])
+
+    def __str__(self) -> str:
+        return "\n".join(summary_lines(self.card, self.report, self.output))
+
+
 def train_file(
     labels: str | Path,
     schema: Schema,
@@ -435,12 +453,12 @@ def train_file(
     field: str | None = None,
     name: str | None = None,
     **kwargs: Any,
-) -> dict[str, Any]:
-    """Load a label table, :func:`train`, save to the folder ``output``; return the model card.
+) -> TrainSummary:
+    """Load a label table, :func:`train`, save to the folder ``output``; return what was written.
 
     ``name`` defaults to the folder name; ``kwargs`` go to :func:`train`.
     """
     output = Path(output)
     df = load_labels(labels, schema, field=field, sentences=sentences)
     result = train(df, schema, name=name or output.name, **kwargs)
-    return save(result, output)
+    return TrainSummary(output, save(result, output), result.report)

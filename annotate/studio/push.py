@@ -38,6 +38,7 @@ __all__ = [
     "make_tasks",
     "push",
     "push_tasks",
+    "check_prediction_source",
     "existing_task_keys",
     "ensure_project",
     "iter_task_keys",
@@ -415,8 +416,7 @@ def push(
     predictions it brings decide the project's ``model_version`` the queue is built on. Every
     input is read and checked before anything changes in Label Studio.
     """
-    if model is not None and predictions is not None:
-        raise InputError("give --model or --predictions, not both", hint="predict first, then push the file")
+    check_prediction_source(model, predictions)
     entries = read_order(order) if order is not None else None
     with tempfile.TemporaryDirectory(prefix="annotate-push-") as tmp:
         if model is not None:
@@ -434,6 +434,12 @@ def push(
     if entries is not None:
         summary.queue = order_queue(studio, summary.project_id, entries, progress=progress)
     return summary
+
+
+def check_prediction_source(model: str | Path | None, predictions: str | Path | None) -> None:
+    """Pre-annotations come from a model or from a predictions file, not both (raises InputError)."""
+    if model is not None and predictions is not None:
+        raise InputError("give --model or --predictions, not both", hint="predict first, then push the file")
 
 
 def push_tasks(
