@@ -136,3 +136,28 @@ def demo_model(tmp_path_factory: Any, schema_path: Path) -> Path:
     if key not in _TRAINED:
         _TRAINED[key] = train_demo(tmp_path_factory.mktemp("demo"), schema_path)
     return _TRAINED[key]
+
+
+#: Sentences of every kind (claims, opinions, greetings, a question) for the ranking tests of
+#: ``annotate suggest``: recurring, so scores tie across chunks and the tie rule decides.
+RECURRING_TEXTS = [
+    "Exports rose 15% in 2021, the ministry said.",
+    "Good morning to everyone here today.",
+    "Perhaps the weather matters.",
+    "The committee met on Tuesday.",
+    "I think the reform is a mistake, but it has numbers.",
+    "Mexico rejects intervention in Venezuela, the minister said.",
+    "Solar energy projects were approved for 2030.",
+    "Is this the plan they promised?",
+    "We believe the budget of $4 billion is unfair.",
+    "Homicides fell 12 percent, officials said, in my view too slowly.",
+]
+
+
+def recurring_records(n: int, texts: list[str] = RECURRING_TEXTS) -> list[dict[str, Any]]:
+    """``n`` sentence records cycling through ``texts``, in documents of six."""
+    return [
+        {"sentence_id": f"s{i:04d}", "doc_id": f"d{i // 6:03d}", "index": i % 6, "text": texts[i % len(texts)],
+         "context": {"previous": "", "next": ""}, "speaker": None, "in_quote": False}
+        for i in range(n)
+    ]  # fmt: skip

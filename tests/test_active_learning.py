@@ -235,27 +235,10 @@ def test_significantly_worse_needs_every_seed_pair_to_agree_enough(study):
 
 # --- the mixed methods of annotate suggest --------------------------------------------------------
 
-TEXTS = [
-    "Exports rose 15% in 2021, the ministry said.",
-    "Good morning to everyone here today.",
-    "Perhaps the weather matters.",
-    "The committee met on Tuesday.",
-    "I think the reform is a mistake, but it has numbers.",
-    "Mexico rejects intervention in Venezuela, the minister said.",
-    "Solar energy projects were approved for 2030.",
-    "Is this the plan they promised?",
-    "We believe the budget of $4 billion is unfair.",
-    "Homicides fell 12 percent, officials said, in my view too slowly.",
-]
-
-
 def _records(n: int = 90) -> list[dict]:
-    # texts recur, so scores tie across chunks and the tie rule decides
-    return [
-        {"sentence_id": f"s{i:04d}", "doc_id": f"d{i // 6:03d}", "index": i % 6, "text": TEXTS[i % len(TEXTS)],
-         "context": {"previous": "", "next": ""}, "speaker": None, "in_quote": False}
-        for i in range(n)
-    ]  # fmt: skip
+    from models_data import recurring_records
+
+    return recurring_records(n)
 
 
 @pytest.fixture(scope="module")

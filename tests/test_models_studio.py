@@ -39,14 +39,14 @@ def test_trained_model_predictions_become_preannotations(studio, tmp_path_factor
     for task in ls.tasks.list(project=pushed.project_id, fields="all"):
         (pred,) = task.predictions
         pred = pred.model_dump() if hasattr(pred, "model_dump") else pred
-        assert pred["model_version"] == summary["model_version"]
+        assert pred["model_version"] == summary.model_version
         values = {r["from_name"]: r["value"]["choices"] for r in pred["result"]}
         sid, target = task.data["sentence_id"], task.data.get("target_id", "")
         assert values["claim_type"] == [by_key[(sid, "")]["value"]]
         if "stance" in values:
             assert values["stance"] == [by_key[(sid, target)]["value"]]
         checked += 1
-    assert checked >= summary["sentences"]
+    assert checked >= summary.sentences
 
 
 def test_push_with_model_from_the_cli(studio, cli, tmp_path_factory, tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from models_data import demo_model, sentences, write_csv, write_jsonl
+from models_data import RECURRING_TEXTS, demo_model, recurring_records, sentences, write_csv, write_jsonl
 
 from annotate.resources import data_path
 from annotate.schema import Schema
@@ -141,26 +141,9 @@ def test_cli_suggest_unknown_method(cli, model_dir, tmp_path):
 
 # --- streaming: bounded candidates, ties by input order, the same output however it is spread -------------------
 
-BASE = [
-    "Exports rose 15% in 2021, the ministry said.",
-    "Good morning to everyone here today.",
-    "Perhaps the weather matters.",
-    "The committee met on Tuesday.",
-    "I think the reform is a mistake, but it has numbers.",
-    "Mexico rejects intervention in Venezuela, the minister said.",
-    "Solar energy projects were approved for 2030.",
-    "Is this the plan they promised?",
-]
-
-
 def corpus_records(n: int = 240) -> list[dict]:
     """``n`` sentences in documents of six; every text recurs, so scores tie across chunks."""
-    recs = []
-    for i in range(n):
-        text = BASE[i % len(BASE)]
-        recs.append({"sentence_id": f"s{i:04d}", "doc_id": f"d{i // 6:03d}", "index": i % 6, "text": text,
-                     "context": {"previous": "", "next": ""}, "speaker": None, "in_quote": False})  # fmt: skip
-    return recs
+    return recurring_records(n, RECURRING_TEXTS[:8])
 
 
 def full_sort(model_dir, schema, path, method="entropy"):
