@@ -28,13 +28,14 @@ from annotate.annotations import (  # load_review stays importable from here
     load_annotations,
     load_review,
 )
-from annotate.errors import InputError
+from annotate.errors import InputError, SchemaError
 from annotate.io import write_jsonl
 from annotate.resolve import resolve
 from annotate.schema import Field, Schema
 from annotate.studio.client import Studio, api_call, find_project, project_lock
 from annotate.studio.pull import PullResult, pull
 from annotate.studio.push import PushSummary, ensure_project, existing_task_keys
+from annotate.studio.results import encode as encode_result
 
 __all__ = ["ReviewPushSummary", "ReviewPullResult", "review_project_title", "review_push", "review_pull",
            "load_review", "annotator_results"]
@@ -80,26 +81,27 @@ class ReviewPullResult:
 
 
 def annotator_results(rows: pd.DataFrame, schema: Schema) -> list[dict[str, Any]]:
-    """Label Studio result items rebuilding one annotator's answers on one task."""
+    """Label Studio result items rebuilding one annotator's answers on one task.
+
+    An answer the schema no longer takes (a choice since removed from the config) is left out:
+    Label Studio could not show it either.
+    """
     results: list[dict[str, Any]] = []
     for r in rows.itertuples(index=False):
         f: Field | None = schema.fields.get(r.field)
         if f is None:
             continue
-        item: dict[str, Any] = {"from_name": f.name, "to_name": f.to_name, "type": f.type}
+        value, span_text = r.value, None
         if f.type == "labels":
-            item["id"] = str(r.region_id) if r.region_id else f"r{len(results)}"
-            item["value"] = {"start": int(r.start), "end": int(r.end), "text": r.span_text,
-                             "labels": [f.to_stored(str(r.value))]}
-        elif f.type == "textarea":
-            item["value"] = {"text": [str(r.value)]}
-        elif f.type == "choices":
-            values = r.value if isinstance(r.value, list) else [r.value]
-            item["value"] = {"choices": [f.to_stored(str(v)) for v in values]}
+            value, span_text = {"start": int(r.start), "end": int(r.end), "label": str(r.value)}, str(r.span_text)
         elif f.type == "rating":
-            item["value"] = {"rating": int(r.value)}
-        else:
+            value = int(float(r.value))  # a pandas column of ratings may hold floats
+        try:
+            item = encode_result(f, value, span_text=span_text)
+        except SchemaError:
             continue
+        if f.type == "labels":
+            item = {"id": str(r.region_id) if r.region_id else f"r{len(results)}", **item}
         results.append(item)
     return results
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from annotate.review import annotator_results, load_review
@@ -49,3 +51,27 @@ def test_load_review_reads_ground_truth_rows(tmp_path):
     df = load_review(tmp_path)
     assert list(df["value"]) == ["Opinion"] and bool(df["ground_truth"].iloc[0])
     assert df["task_id"].iloc[0] == 3
+
+
+def test_annotator_results_use_the_one_encoder_for_every_control_type():
+    # review used to build its own items: it left taxonomy answers out and ignored aliases' paths
+    from test_studio_results import SCHEMA
+
+    rows = pd.DataFrame(
+        [
+            {"field": "topic", "value": "Elections", "type": "taxonomy"},
+            {"field": "worth", "value": 3.0, "type": "rating"},
+            {"field": "kind", "value": "Opinion", "type": "choices"},
+            {"field": "kind", "value": "a choice since removed", "type": "choices"},
+            {"field": "spans", "value": "Claim", "type": "labels", "start": 4, "end": 9, "span_text": "rates",
+             "region_id": "r1"},
+        ],
+        columns=COLUMNS,
+    )  # fmt: skip
+    items = {(i["from_name"], json.dumps(i["value"], sort_keys=True)) for i in annotator_results(rows, SCHEMA)}
+    assert items == {
+        ("topic", json.dumps({"taxonomy": [["Politics", "ELEC"]]})),
+        ("worth", json.dumps({"rating": 3})),
+        ("kind", json.dumps({"choices": ["OPN"]})),
+        ("spans", json.dumps({"end": 9, "labels": ["CL"], "start": 4, "text": "rates"}, sort_keys=True)),
+    }

@@ -46,8 +46,11 @@ __all__ = ["encode", "decode"]
 # item against the SDK's LabelInterface.validate_region instead.
 
 
-def encode(field: Field, value: Any, text: str = "") -> dict[str, Any]:
+def encode(field: Field, value: Any, text: str = "", *, span_text: str | None = None) -> dict[str, Any]:
     """The result item answering ``field`` with ``value`` (see the module doc); ``text`` is the sentence.
+
+    ``span_text`` is a span's own text, for a caller that has it but not the sentence (a review
+    task rebuilt from the annotations table, which keeps each span's text).
 
     Raises :class:`~annotate.errors.SchemaError` when the field does not take the value. The
     error names no file: the caller, who knows where the value came from, adds it.
@@ -67,7 +70,7 @@ def encode(field: Field, value: Any, text: str = "") -> dict[str, Any]:
             )
         item["value"] = {"rating": int(value)}
     elif field.type == "labels":
-        item["value"] = _span(field, value, text)
+        item["value"] = _span(field, value, text, span_text)
     elif field.type == "textarea":
         item["value"] = {"text": [str(value)]}
     else:
@@ -142,15 +145,16 @@ def _value(field: Field | None, stored: Any) -> Any:
     return stored if value is None else value
 
 
-def _span(field: Field, value: Any, text: str) -> dict[str, Any]:
+def _span(field: Field, value: Any, text: str, span_text: str | None = None) -> dict[str, Any]:
     if not isinstance(value, dict) or not {"start", "end", "label"} <= set(value):
         raise SchemaError(
             f"a span prediction for '{field.name}' needs start, end and label", hint='e.g. {"start": 0, ...}'
         )
     start, end, label = value["start"], value["end"], value["label"]
     stored = _choice(field, label, "label").stored
-    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+    length = len(text) if span_text is None else end  # without the sentence, only the order is checked
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= length):
         raise SchemaError(
             f"span {start}-{end} is outside the sentence (length {len(text)})", hint="offsets are into the sentence"
         )
-    return {"start": start, "end": end, "text": text[start:end], "labels": [stored]}
+    return {"start": start, "end": end, "text": text[start:end] if span_text is None else span_text, "labels": [stored]}
