@@ -314,6 +314,14 @@ def push(
         typer.Option(help="Guidelines (Markdown) shown in the project [default: the packaged docs/guidelines.md]."),
     ] = None,
     hints: Annotated[bool, typer.Option("--hints", help="Pre-annotate Speaker spans from ingest's hints.")] = False,
+    min_score: Annotated[
+        str | None,
+        typer.Option(
+            "--min-score",
+            help="Pre-fill only predictions scored at least this (0-1); the others show as hints. 'auto' (with "
+            "--model): per field, the score from which the model was right 90% of the time in CV.",
+        ),
+    ] = None,
     matches: Annotated[
         Path | None, typer.Option(help="Matches JSONL (`annotate match`): show them and ask 'already checked'.")
     ] = None,
@@ -337,11 +345,12 @@ def push(
     """Import sentences as tasks (once: a re-push adds only what is new), with schema and predictions."""
     from annotate.schema import Schema, default_schema_path
     from annotate.studio.client import connect
-    from annotate.studio.push import check_prediction_source
+    from annotate.studio.push import check_prediction_source, prefill_gate
     from annotate.studio.push import push as run
 
     parsed = Schema.from_file(schema or default_schema_path(), targets=targets)
     check_prediction_source(model, predictions)  # before connecting: a wrong call needs no server to say so
+    prefill_gate(min_score, model)
     summary = run(
         connect(url, token, data_dir=data_dir),
         sentences,
@@ -350,6 +359,7 @@ def push(
         predictions=predictions,
         model=model,
         order=order,
+        min_score=min_score,
         guidelines=guidelines,
         hints=hints,
         matches=matches,

@@ -155,6 +155,19 @@ def test_cli_train_writes_model_and_prints_summary(cli, tmp_path):
     assert "claim_type (claim, preset default): 54 labels, 3 classes, CV macro-F1" in out
     assert "TF-IDF + LR baseline" in out
     assert (tmp_path / "m" / "card.json").exists()
+    # where pre-filling can start, per label: the lowest score whose CV predictions were right 90% of the time
+    gate = json.loads((tmp_path / "m" / "report.json").read_text())["fields"]["claim_type"]["prefill"]
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    assert gate["precision_target"] == 0.9 and card["fields"]["claim_type"]["min_score"] == gate["min_score"]
+    assert set(gate["min_score"]) == {"Check-worthy factual claim", "Opinion", "Not a claim"}
+    assert all(t is None or 0 < t <= 1 for t in gate["min_score"].values())
+    assert gate["precision"] is None or gate["precision"] >= 0.9
+    assert "claim_type: `push --min-score auto` pre-fills " in out
+
+    from annotate.studio.push import prefill_gate
+
+    auto = prefill_gate("auto", tmp_path / "m")
+    assert auto == {"claim_type": {k: 1.01 if t is None else t for k, t in gate["min_score"].items()}}
 
 
 def test_cli_one_class_only(cli, tmp_path):

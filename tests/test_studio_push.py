@@ -292,3 +292,51 @@ def test_push_hints_pre_annotates_speakers_for_any_corpus(studio, sentences, cli
     assert speakers and set(speakers) == set(expected)
     assert all(speakers[s] == expected[s] for s in speakers)
     studio.client().projects.delete(id=project.id)
+
+
+# --- confidence gating: pre-fill only what the model is sure of ----------------------------------
+
+
+def test_min_score_is_a_number_in_0_1_or_auto_with_a_model(tmp_path):
+    from annotate.errors import InputError
+    from annotate.studio.push import prefill_gate
+
+    assert prefill_gate(None) is None and prefill_gate("0.85") == 0.85 and prefill_gate(0.5) == 0.5
+    for bad in ("1.5", "-0.1", "high", "nan"):
+        with pytest.raises(InputError, match="is not a number in 0..1 or 'auto'"):
+            prefill_gate(bad)
+    with pytest.raises(InputError, match="--min-score auto needs --model"):
+        prefill_gate("auto")
+
+
+@pytest.mark.integration
+def test_min_score_prefills_only_confident_predictions_and_shows_the_rest_as_hints(studio, sentences, schema, cli,
+                                                                                   tmp_path):  # fmt: skip
+    recs = read_sentences(sentences)
+    sure, unsure = recs[0], recs[1]
+    lines = [
+        {"sentence_id": sure["sentence_id"], "field": "claim_type", "value": "Opinion", "score": 0.95,
+         "model_version": "m-2"},
+        {"sentence_id": unsure["sentence_id"], "field": "claim_type", "value": "Opinion", "score": 0.55,
+         "model_version": "m-2"},
+    ]  # fmt: skip
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    title = studio.project_title("min-score")
+    code, out, err = cli("push", sentences, "--project", title, "--predictions", preds, "--min-score", "0.9",
+                         "--url", studio.url, "--token", studio.token)  # fmt: skip
+    assert code == 0, err
+    assert "1 below --min-score shown as hints ('-hint'), not pre-filled" in out
+    ls = studio.client()
+    project = next(p for p in ls.projects.list() if p.title == title)
+    assert ls.projects.get(id=project.id).model_version == "m-2"  # the hints do not set the project's version
+    versions = {}
+    for task in ls.tasks.list(project=project.id, fields="all"):
+        for pred in task.predictions or []:
+            pred = pred.model_dump() if hasattr(pred, "model_dump") else pred
+            versions[task.data["sentence_id"]] = pred["model_version"]
+    assert versions[sure["sentence_id"]] == "m-2"  # pre-filled: the project's model_version
+    assert versions[unsure["sentence_id"]] == "m-2-hint"  # shown in the predictions tab only
+    code, _, err = cli("push", sentences, "--project", title, "--predictions", preds, "--min-score", "high",
+                       "--url", studio.url, "--token", studio.token)  # fmt: skip
+    assert code == 2 and err.startswith("error: --min-score 'high' is not a number in 0..1 or 'auto'")

@@ -139,6 +139,15 @@ def summary_lines(card: dict[str, Any], report: dict[str, Any], output: str | Pa
             )
         lines.append(line)
     for fname, r in report["fields"].items():
+        gate = r.get("prefill")
+        if gate:
+            by_label = ", ".join(
+                f"{label} from {t:.2f}" if t is not None else f"{label} never" for label, t in gate["min_score"].items()
+            )
+            lines.append(
+                f"  {fname}: `push --min-score auto` pre-fills {by_label} ({gate['prefilled']:.0%} of sentences in "
+                f"CV, {gate['precision_target']:.0%}+ right per label); the rest show as hints"
+            )
         lines.extend(f"  warning ({fname}): {w}" for w in r["warnings"])
     lines.append(f"  report: {Path(output) / 'report.html'}")
     return lines

@@ -270,6 +270,8 @@ def _write_folder(result: TrainResult, path: Path) -> dict[str, Any]:
             "n": m.report["n"],
             "macro_f1": m.report["metrics"]["macro_f1"],
             "preset": m.report.get("preset", "default"),
+            # per label, the score from which its CV predictions were right 90% of the time (--min-score auto)
+            "min_score": m.report.get("prefill", {}).get("min_score"),
         }
     schema_files = {}
     if result.schema_xml:

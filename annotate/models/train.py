@@ -43,6 +43,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, TunedThresholdClassifierCV
 from sklearn.pipeline import Pipeline
 
+from annotate.acceptance import threshold_for_precision
 from annotate.errors import InputError
 from annotate.labels import load_labels
 from annotate.models.pipelines import FrameColumns, calibration_folds, frame
@@ -312,6 +313,7 @@ def _cross_validate(
     return {
         "n": len(y),
         "labels": order,
+        "prefill": _prefill(oof.max(axis=1), pred, y, order),
         "key_metric": {"name": key_name, "classes": key, "model": model_key},
         "baselines": baselines,
         "class_balance": {c: int((y == c).sum()) for c in order},
@@ -337,6 +339,38 @@ def _cross_validate(
             for fr in fractions
         ],
         "warnings": warnings,
+    }
+
+
+#: the precision a pre-filled label should have: an annotator who finds one wrong label in ten
+#: still reads the pre-annotations critically, and is spared the other nine
+PREFILL_PRECISION = 0.9
+
+
+def _prefill(confidence: np.ndarray, pred: np.ndarray, gold: np.ndarray, order: list[str]) -> dict[str, Any]:
+    """Per predicted label, the lowest score at which the out-of-fold predictions of that label were
+    right :data:`PREFILL_PRECISION` of the time (None: no score gets there, never pre-fill it), and
+    what pre-filling from those scores did in CV. ``push --min-score auto`` reads them.
+
+    Per label, not per field: on CLEF-2019 a 90%-precise gate for claim type as a whole lets every
+    prediction through (98% of sentences are rightly "not check-worthy") while the "check-worthy"
+    pre-fills stay mostly wrong (docs/active_learning.md). Each label has to earn it on its own.
+    """
+    thresholds: dict[str, float | None] = {}
+    filled = np.zeros(len(pred), dtype=bool)
+    for label in order:
+        mine = pred == label
+        # at least 10 pre-filled predictions of the label, so that a few lucky ones do not set the bar
+        t = threshold_for_precision(confidence[mine], gold[mine] == label, PREFILL_PRECISION, min_prefilled=10)
+        thresholds[label] = None if t is None else round(t, 4)
+        if t is not None:
+            filled |= mine & (confidence >= t)
+    right = filled & (pred == gold)
+    return {
+        "precision_target": PREFILL_PRECISION,
+        "min_score": thresholds,
+        "prefilled": round(float(filled.mean()), 4) if len(pred) else 0.0,
+        "precision": round(float(right.sum() / filled.sum()), 4) if filled.any() else None,
     }
 
 

@@ -39,6 +39,8 @@ __all__ = [
     "push",
     "push_tasks",
     "check_prediction_source",
+    "prefill_gate",
+    "HINT_SUFFIX",
     "existing_task_keys",
     "ensure_project",
     "iter_task_keys",
@@ -68,6 +70,7 @@ class PushSummary:
     model_version: str | None = None
     batches: list[int] = field(default_factory=list)
     queue: QueueSummary | None = None  # with ``order``: how the label stream was ordered after the push
+    hints: int = 0  # predictions below ``min_score``: shown as hints, not pre-filled
 
     def __str__(self) -> str:
         text = (
@@ -77,6 +80,8 @@ class PushSummary:
         )
         if self.predictions or self.model_version:
             text += f"; {self.predictions} predictions attached (model_version {self.model_version})"
+        if self.hints:
+            text += f"; {self.hints} below --min-score shown as hints ('{HINT_SUFFIX}'), not pre-filled"
         if self.predictions_unmatched:
             text += f"; {self.predictions_unmatched} prediction records match no task (not attached)"
         text += f"\nopen {self.url}/projects/{self.project_id}/data"
@@ -404,6 +409,7 @@ def push(
     predictions: str | Path | None = None,
     model: str | Path | None = None,
     order: str | Path | Iterable[Any] | None = None,
+    min_score: float | str | None = None,
     progress: bool = False,
     **options: Any,
 ) -> PushSummary:
@@ -413,10 +419,13 @@ def push(
     temporary file, and its predictions go with the tasks; give it or ``predictions``, not both.
     ``order`` (``annotate suggest``'s output, or sentence ids) then makes "Label All Tasks" serve
     those tasks first (:func:`annotate.studio.queue.order_queue`): after the push, because the
-    predictions it brings decide the project's ``model_version`` the queue is built on. Every
-    input is read and checked before anything changes in Label Studio.
+    predictions it brings decide the project's ``model_version`` the queue is built on.
+    ``min_score`` gates the pre-filling (see :func:`push_tasks`); ``"auto"`` takes, per field, the
+    threshold ``annotate train`` found for 90% precision in cross-validation (needs ``model``).
+    Every input is read and checked before anything changes in Label Studio.
     """
     check_prediction_source(model, predictions)
+    gate = prefill_gate(min_score, model)
     entries = read_order(order) if order is not None else None
     with tempfile.TemporaryDirectory(prefix="annotate-push-") as tmp:
         if model is not None:
@@ -430,10 +439,47 @@ def push(
             predictions = Path(tmp) / "predictions.jsonl"
             predict_file(model, source, predictions, schema)
         summary = push_tasks(studio, sentences, schema, project=project, predictions=predictions, progress=progress,
-                             **options)  # fmt: skip
+                             min_score=gate, **options)  # fmt: skip
     if entries is not None:
         summary.queue = order_queue(studio, summary.project_id, entries, progress=progress)
     return summary
+
+
+#: per field, per predicted label, the lowest score that is pre-filled
+Gate = dict[str, dict[str, float]]
+
+#: appended to the model_version of a prediction below ``min_score``: Label Studio pre-fills only
+#: predictions of the project's model_version, so these show in the predictions tab as hints
+HINT_SUFFIX = "-hint"
+
+
+def prefill_gate(min_score: float | str | None, model: str | Path | None = None) -> float | Gate | None:
+    """The ``min_score`` of :func:`push_tasks`: a number, or with ``"auto"`` the model's own thresholds.
+
+    ``"auto"`` reads, per field and predicted label, the lowest score at which the model's
+    cross-validated predictions of that label were right 90% of the time (``min_score`` in the
+    model card); a label no score got there for is never pre-filled.
+    """
+    if min_score is None:
+        return None
+    if min_score == "auto":
+        if model is None:
+            raise InputError("--min-score auto needs --model", hint="give the model folder, or a number in 0..1")
+        from annotate.models.store import read_card
+
+        fields = read_card(Path(model))["fields"]
+        # a label without a threshold (none reached 90% in CV) is never pre-filled
+        return {
+            name: {label: 1.01 if t is None else t for label, t in (f.get("min_score") or {}).items()}
+            for name, f in fields.items()
+        }
+    try:
+        value = float(min_score)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0 <= value <= 1:
+        raise InputError(f"--min-score {min_score!r} is not a number in 0..1 or 'auto'", hint="e.g. --min-score 0.9")
+    return value
 
 
 def check_prediction_source(model: str | Path | None, predictions: str | Path | None) -> None:
@@ -458,6 +504,7 @@ def push_tasks(
     match_threshold: float | None = None,
     group_duplicates: bool = False,
     duplicate_threshold: float | None = None,
+    min_score: float | Gate | None = None,
 ) -> PushSummary:
     """Create or find the project, set its config, import the missing tasks (with predictions).
 
@@ -514,10 +561,13 @@ def push_tasks(
                 # validated as given first, so an error names the user's file and line
                 read_predictions(predictions, schema, {r["sentence_id"]: r for r in records})
             predictions = folder / "predictions.jsonl"
-        unmatched = _collect_predictions(predictions, schema, records, tasks, by_sentence, model_versions)
+        unmatched, gated = _collect_predictions(
+            predictions, schema, records, tasks, by_sentence, model_versions, min_score
+        )
     title = project or Path(schema.path).stem
     summary = PushSummary(project=title, project_id=0, url=studio.url, sentences=len(records), tasks=len(tasks))
     summary.predictions_unmatched = unmatched
+    summary.hints = gated
     with project_lock(studio.url, title):
         return _push_locked(studio, title, schema, tasks, by_sentence, model_versions, summary, batch_size,
                             on_batch, progress, guidelines)  # fmt: skip
@@ -530,9 +580,15 @@ def _collect_predictions(
     tasks: list[dict[str, Any]],
     by_sentence: dict[str, list[dict[str, Any]]],
     model_versions: list[str],
-) -> int:
-    """Group the validated predictions by sentence; how many match no pushed task."""
-    unmatched = 0
+    min_score: float | Gate | None = None,
+) -> tuple[int, int]:
+    """Group the validated predictions by sentence; how many match no pushed task, how many are hints.
+
+    A prediction scored below ``min_score`` (one number, or one per field and label) becomes a hint: its
+    model_version gets :data:`HINT_SUFFIX`, so Label Studio shows it without pre-filling it, and
+    it does not count toward the project's model_version.
+    """
+    unmatched = gated = 0
     if predictions is not None:
         sent_index = {r["sentence_id"]: r for r in records}
         task_targets = {(t["sentence_id"], t["target_id"]) for t in tasks}
@@ -543,9 +599,24 @@ def _collect_predictions(
             ):
                 unmatched += 1
                 continue
+            floor = _floor(min_score, rec)
+            if floor is not None and (rec["score"] is None or rec["score"] < floor):
+                rec = {**rec, "model_version": rec["model_version"] + HINT_SUFFIX}
+                gated += 1
+            else:
+                model_versions.append(rec["model_version"])
             by_sentence.setdefault(rec["sentence_id"], []).append(rec)
-            model_versions.append(rec["model_version"])
-    return unmatched
+    return unmatched, gated
+
+
+def _floor(min_score: float | Gate | None, rec: dict[str, Any]) -> float | None:
+    """The lowest score at which the prediction ``rec`` is pre-filled (None: no gate)."""
+    if not isinstance(min_score, dict):
+        return min_score
+    by_label = min_score.get(rec["field"])
+    if by_label is None:
+        return None  # the model card says nothing about this field: no gate
+    return by_label.get(str(rec["value"]), 1.01)  # a label the model never earned a threshold for
 
 
 def _push_locked(
