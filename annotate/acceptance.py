@@ -23,12 +23,25 @@ other data, as ``benchmarks/preannotation_acceptance.py`` does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["threshold_for_precision", "acceptance"]
+from annotate.errors import InputError
+
+__all__ = [
+    "threshold_for_precision",
+    "acceptance",
+    "HINT_SUFFIX",
+    "Gate",
+    "parse_min_score",
+    "gate_from_card",
+    "prefill_gate",
+    "prefill_floor",
+    "is_hint",
+]
 
 
 def threshold_for_precision(
@@ -73,3 +86,66 @@ def acceptance(confidence: Sequence[float], correct: Sequence[bool], threshold: 
         "precision": n_kept / n_filled if n_filled else float("nan"),
         "kept": n_kept / n if n else 0.0,
     }
+
+
+# --- the gate: push --min-score and serve --min-score ---------------------------------------------
+
+#: appended to the model_version of a prediction below the gate: Label Studio pre-fills only the
+#: predictions of the project's model_version, so these show in the predictions tab as hints
+HINT_SUFFIX = "-hint"
+
+#: per field, per predicted label, the lowest score that is pre-filled
+Gate = dict[str, dict[str, float]]
+
+_NEVER = 1.01  # above every score: a label without a threshold is never pre-filled
+
+
+def parse_min_score(value: float | str | None) -> float | str | None:
+    """``--min-score`` as given: a number in 0..1, ``"auto"`` or None (raises InputError otherwise)."""
+    if value is None or value == "auto":
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not 0 <= number <= 1:
+        raise InputError(f"--min-score {value!r} is not a number in 0..1 or 'auto'", hint="e.g. --min-score 0.9")
+    return number
+
+
+def gate_from_card(card: Mapping[str, Any]) -> Gate:
+    """The per-label thresholds ``annotate train`` recorded in a model card (``min_score`` of each
+    field: the lowest score at which the cross-validated predictions of a label were right 90% of
+    the time). A label no score got there for is never pre-filled."""
+    return {
+        name: {label: _NEVER if t is None else t for label, t in (f.get("min_score") or {}).items()}
+        for name, f in card["fields"].items()
+    }
+
+
+def prefill_gate(min_score: float | str | None, model: str | Path | None = None) -> float | Gate | None:
+    """The gate ``--min-score`` asks for: a number, or with ``"auto"`` the thresholds of ``model``."""
+    value = parse_min_score(min_score)
+    if value != "auto":
+        return value  # type: ignore[return-value]
+    if model is None:
+        raise InputError("--min-score auto needs --model", hint="give the model folder, or a number in 0..1")
+    from annotate.models.store import read_card  # deferred: the card reader is not needed for a number
+
+    return gate_from_card(read_card(Path(model)))
+
+
+def prefill_floor(gate: float | Gate | None, rec: Mapping[str, Any]) -> float | None:
+    """The lowest score at which the prediction record ``rec`` (field, value) is pre-filled; None: no gate."""
+    if not isinstance(gate, dict):
+        return gate
+    by_label = gate.get(rec["field"])
+    if by_label is None:
+        return None  # the model card says nothing about this field: no gate
+    return by_label.get(str(rec["value"]), _NEVER)  # a label the model never earned a threshold for
+
+
+def is_hint(gate: float | Gate | None, rec: Mapping[str, Any]) -> bool:
+    """Whether ``rec`` falls below the gate: shown as a hint, not pre-filled."""
+    floor = prefill_floor(gate, rec)
+    return floor is not None and (rec.get("score") is None or rec["score"] < floor)

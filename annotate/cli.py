@@ -343,9 +343,10 @@ def push(
     data_dir: _DataDir = None,
 ) -> None:
     """Import sentences as tasks (once: a re-push adds only what is new), with schema and predictions."""
+    from annotate.acceptance import prefill_gate
     from annotate.schema import Schema, default_schema_path
     from annotate.studio.client import connect
-    from annotate.studio.push import check_prediction_source, prefill_gate
+    from annotate.studio.push import check_prediction_source
     from annotate.studio.push import push as run
 
     parsed = Schema.from_file(schema or default_schema_path(), targets=targets)
@@ -731,6 +732,14 @@ def serve_command(
         Path | None, typer.Option("--labels", help="Labels added to the annotations at every retrain.")
     ] = None,
     project: Annotated[list[int] | None, typer.Option("--project", help="Serve only this project id (repeat).")] = None,
+    min_score: Annotated[
+        str | None,
+        typer.Option(
+            "--min-score",
+            help="Pre-fill only answers scored at least this (0-1); the others show as hints. 'auto': per label, "
+            "the score from which the serving model was right 90% of the time in CV.",
+        ),
+    ] = None,
     url: _Url = None,
     token: _Token = None,
     data_dir: _DataDir = None,
@@ -767,6 +776,7 @@ def serve_command(
         labels=labels,
         projects=set(project) if project else None,
         studio=lambda: connect(url, token, data_dir=data_dir),
+        min_score=min_score,
     )
     run(backend, host=host, port=port, basic_auth=auth)
 

@@ -164,7 +164,7 @@ def test_cli_train_writes_model_and_prints_summary(cli, tmp_path):
     assert gate["precision"] is None or gate["precision"] >= 0.9
     assert "claim_type: `push --min-score auto` pre-fills " in out
 
-    from annotate.studio.push import prefill_gate
+    from annotate.acceptance import prefill_gate
 
     auto = prefill_gate("auto", tmp_path / "m")
     assert auto == {"claim_type": {k: 1.01 if t is None else t for k, t in gate["min_score"].items()}}

@@ -240,3 +240,33 @@ def test_a_retrain_learns_annotations_made_while_serve_was_down_and_the_models_o
     assert backend.learned_from["label_studio"] == {str(project.id): 2}
     assert backend.learned_from["base"] == len(load_labels(labels, schema))
     ls.projects.delete(id=project.id)
+
+
+def test_min_score_serves_unsure_answers_as_a_second_hint_prediction(studio, tmp_path: Path, schema_path: Path):
+    """serve --min-score: Label Studio stores two predictions on a task, and pre-fills the sure one only."""
+    from annotate.models.train import train_file
+
+    schema = Schema.from_file(schema_path)
+    labels = write_csv(tmp_path / "labels.csv", claim_rows() + stance_rows())
+    train_file(labels, schema, tmp_path / "models" / "demo", n_splits=3, learning_curve=False)
+    # 1.0: no answer is sure enough, every one is a hint; then 0.0: every one is pre-filled
+    backend = Backend(tmp_path / "models", schema=schema, retrain_every=0, min_score=1.0)
+    ls = studio.client()
+    project = studio.new_project(schema.xml, prefix="serve-gate")
+    sents = [{**s, "start": 0, "end": len(s["text"])} for s in sentences(TEXTS[:3])]
+    ls.projects.import_tasks(id=project.id, request=[{"data": t} for t in make_tasks(sents, schema)])
+    with serve_in_thread(create_app(backend)) as url:
+        connect_model(studio.studio(), project.id, url)
+        ls.actions.create(id="retrieve_tasks_predictions", project=project.id)
+        preds = _poll("hints on every task", lambda: (p := _predictions(ls, project.id)) and all(p.values()) and p)
+        version = backend.model_version
+        assert {_mv(p) for plist in preds.values() for p in plist} == {f"{version}-hint"}
+        assert ls.projects.get(id=project.id).model_version != f"{version}-hint"  # never the pre-fill source
+        backend.min_score = 0.0
+        for plist in preds.values():
+            for p in plist:
+                ls.predictions.delete(id=p.id)
+        ls.actions.create(id="retrieve_tasks_predictions", project=project.id)
+        preds = _poll("predictions", lambda: (p := _predictions(ls, project.id)) and all(p.values()) and p)
+        assert {_mv(p) for plist in preds.values() for p in plist} == {version}
+    ls.projects.delete(id=project.id)

@@ -127,7 +127,8 @@ def test_task_records_refuse_what_is_not_a_task(schema: Schema):
 def prediction(sid: str, field: str, label: str, score: float, target: str | None = None) -> dict[str, Any]:
     """A record as ``annotate.models.predict.predict`` returns it."""
     item = {"from_name": field, "to_name": "text", "type": "choices", "value": {"choices": [label]}}
-    return {"sentence_id": sid, "target": target, "model_version": "m-1", "score": score, "result": [item]}
+    return {"sentence_id": sid, "target": target, "field": field, "value": label, "model_version": "m-1",
+            "score": score, "result": [item]}  # fmt: skip
 
 
 def test_task_results_one_per_task_in_order_without_stance_for_untargeted_tasks():
@@ -145,6 +146,25 @@ def test_task_results_one_per_task_in_order_without_stance_for_untargeted_tasks(
     ]
     assert [r["score"] for r in results] == [0.6, 0.75, 0.0]  # the weakest item's score
     assert {r["model_version"] for r in results} == {"m-1"}
+
+
+def test_task_results_below_min_score_go_to_a_second_hint_prediction():
+    preds = [
+        prediction("0", "claim_type", "Not a claim", 0.9),
+        prediction("0", "stance", "Against", 0.6, target="Venezuela"),  # below the gate: a hint
+        prediction("1", "claim_type", "Opinion", 0.75),  # a hint only
+        prediction("2", "claim_type", "Check-worthy factual claim", 0.99),
+    ]
+    results = task_results(preds, [True, False, False], "m-1", 0.8)
+    sure, hint = results[0]  # both: a list, the pre-filled one first
+    assert (sure["model_version"], [i["from_name"] for i in sure["result"]]) == ("m-1", ["claim_type"])
+    assert (hint["model_version"], [i["from_name"] for i in hint["result"]]) == ("m-1-hint", ["stance"])
+    assert results[1]["model_version"] == "m-1-hint" and results[1]["score"] == 0.75
+    assert results[2]["model_version"] == "m-1"
+    # per label ("auto"): a label without a threshold is never pre-filled, whatever its score
+    gate = {"claim_type": {"Check-worthy factual claim": 1.01, "Opinion": 0.7, "Not a claim": 0.5}}
+    results = task_results(preds, [False, False, False], "m-1", gate)
+    assert [r["model_version"] for r in results] == ["m-1", "m-1", "m-1-hint"]
 
 
 def test_the_request_label_config_must_fit_the_model(schema: Schema):

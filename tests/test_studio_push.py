@@ -298,8 +298,8 @@ def test_push_hints_pre_annotates_speakers_for_any_corpus(studio, sentences, cli
 
 
 def test_min_score_is_a_number_in_0_1_or_auto_with_a_model(tmp_path):
+    from annotate.acceptance import prefill_gate
     from annotate.errors import InputError
-    from annotate.studio.push import prefill_gate
 
     assert prefill_gate(None) is None and prefill_gate("0.85") == 0.85 and prefill_gate(0.5) == 0.5
     for bad in ("1.5", "-0.1", "high", "nan"):

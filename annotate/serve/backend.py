@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import annotate.serve.protocol as protocol
+from annotate.acceptance import gate_from_card, parse_min_score
 from annotate.errors import InputError
 from annotate.io import sha256_hex, utc_now
 from annotate.schema import Schema
@@ -43,6 +44,10 @@ class Backend:
     train_options : keyword arguments for :func:`annotate.models.train.train`
         (default :data:`~annotate.serve.retrain.DEFAULT_TRAIN_OPTIONS`).
     name : model name of retrained versions (default: the current model's name, else ``"live"``).
+    min_score : pre-fill only answers scored at least this (0-1); the others go to a second
+        prediction of the task, a hint (see :func:`annotate.serve.protocol.task_results`).
+        ``"auto"``: the serving model's own per-label thresholds (its card's ``min_score``), so
+        each retrained version brings its own.
     studio : a function returning a connected :class:`~annotate.studio.client.Studio`. At every
         retrain the backend reads each project's current annotations from it, as ``pull`` does
         (the webhook log is then only the trigger, and the fallback when Label Studio cannot be
@@ -68,11 +73,13 @@ class Backend:
         train_options: dict[str, Any] | None = None,
         name: str | None = None,
         studio: Callable[[], Any] | None = None,
+        min_score: float | str | None = None,
     ) -> None:
         if retrain_every < 0:
             raise InputError(
                 f"--retrain-every must be 0 or more; got {retrain_every}", hint="0 retrains only on request"
             )
+        self.min_score = parse_min_score(min_score)
         self.registry = ModelRegistry(models_dir)
         self.projects = set(projects) if projects else None
         labels = Path(labels) if labels else None
@@ -190,7 +197,8 @@ class Backend:
         # inputs are built here and never hold NaN: skip sklearn's per-call checks (~10% of a small call)
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             recs = predict(slot.model, records, schema)
-        return {"results": protocol.task_results(recs, has_target, slot.version)}
+        gate = gate_from_card(slot.model.card) if self.min_score == "auto" else self.min_score
+        return {"results": protocol.task_results(recs, has_target, slot.version, gate)}
 
     # --- learning -----------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from annotate.acceptance import HINT_SUFFIX, Gate, is_hint
 from annotate.errors import AnnotateError
 from annotate.io import utc_now
 from annotate.schema import Schema
@@ -215,22 +216,33 @@ def empty_results(n: int, model_version: str) -> list[dict[str, Any]]:
 
 
 def task_results(
-    predictions: Sequence[dict[str, Any]], has_target: Sequence[bool], model_version: str
-) -> list[dict[str, Any]]:
+    predictions: Sequence[dict[str, Any]],
+    has_target: Sequence[bool],
+    model_version: str,
+    min_score: float | Gate | None = None,
+) -> list[Any]:
     """One ``{"result", "score", "model_version"}`` per task, in order, from prediction records.
 
     ``predictions``: what :func:`annotate.models.predict.predict` returned for :func:`task_records`'
     records (``sentence_id`` is the task's index). A task without a target gets no stance answer:
     ``predict`` tries every concerned target for a sentence without one.
+
+    With ``min_score`` (see :mod:`annotate.acceptance`), the answers below it go into a second
+    prediction of the task, of model_version ``<version>-hint``: Label Studio accepts a list of
+    predictions per task, shows both, and pre-fills only the one of the project's model_version.
     """
     from annotate.models.predict import to_predictions
 
     # a task without a target gets no stance answer (predict would try every concerned target)
     kept = [r for r in predictions if not r.get("target") or has_target[int(r["sentence_id"])]]
-    by_task = {int(p["sentence_id"]): p for p in to_predictions(kept)}
-    results = empty_results(len(has_target), model_version)
-    for i, p in by_task.items():
+    sure = [r for r in kept if not is_hint(min_score, r)]
+    hints = [r for r in kept if is_hint(min_score, r)] if min_score is not None else []
+    results: list[Any] = empty_results(len(has_target), model_version)
+    for i, p in ((int(p["sentence_id"]), p) for p in to_predictions(sure)):
         results[i] = {"result": p["result"], "score": p["score"], "model_version": model_version}
+    for i, p in ((int(p["sentence_id"]), p) for p in to_predictions(hints)):
+        hint = {"result": p["result"], "score": p["score"], "model_version": model_version + HINT_SUFFIX}
+        results[i] = [results[i], hint] if results[i]["result"] else hint
     return results
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from annotate.acceptance import HINT_SUFFIX, Gate, is_hint, prefill_gate
 from annotate.errors import InputError, SchemaError, StudioError
 from annotate.io import read_jsonl, write_jsonl
 from annotate.progress import progress as progress_line
@@ -39,8 +40,6 @@ __all__ = [
     "push",
     "push_tasks",
     "check_prediction_source",
-    "prefill_gate",
-    "HINT_SUFFIX",
     "existing_task_keys",
     "ensure_project",
     "iter_task_keys",
@@ -445,43 +444,6 @@ def push(
     return summary
 
 
-#: per field, per predicted label, the lowest score that is pre-filled
-Gate = dict[str, dict[str, float]]
-
-#: appended to the model_version of a prediction below ``min_score``: Label Studio pre-fills only
-#: predictions of the project's model_version, so these show in the predictions tab as hints
-HINT_SUFFIX = "-hint"
-
-
-def prefill_gate(min_score: float | str | None, model: str | Path | None = None) -> float | Gate | None:
-    """The ``min_score`` of :func:`push_tasks`: a number, or with ``"auto"`` the model's own thresholds.
-
-    ``"auto"`` reads, per field and predicted label, the lowest score at which the model's
-    cross-validated predictions of that label were right 90% of the time (``min_score`` in the
-    model card); a label no score got there for is never pre-filled.
-    """
-    if min_score is None:
-        return None
-    if min_score == "auto":
-        if model is None:
-            raise InputError("--min-score auto needs --model", hint="give the model folder, or a number in 0..1")
-        from annotate.models.store import read_card
-
-        fields = read_card(Path(model))["fields"]
-        # a label without a threshold (none reached 90% in CV) is never pre-filled
-        return {
-            name: {label: 1.01 if t is None else t for label, t in (f.get("min_score") or {}).items()}
-            for name, f in fields.items()
-        }
-    try:
-        value = float(min_score)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not 0 <= value <= 1:
-        raise InputError(f"--min-score {min_score!r} is not a number in 0..1 or 'auto'", hint="e.g. --min-score 0.9")
-    return value
-
-
 def check_prediction_source(model: str | Path | None, predictions: str | Path | None) -> None:
     """Pre-annotations come from a model or from a predictions file, not both (raises InputError)."""
     if model is not None and predictions is not None:
@@ -599,24 +561,13 @@ def _collect_predictions(
             ):
                 unmatched += 1
                 continue
-            floor = _floor(min_score, rec)
-            if floor is not None and (rec["score"] is None or rec["score"] < floor):
+            if is_hint(min_score, rec):
                 rec = {**rec, "model_version": rec["model_version"] + HINT_SUFFIX}
                 gated += 1
             else:
                 model_versions.append(rec["model_version"])
             by_sentence.setdefault(rec["sentence_id"], []).append(rec)
     return unmatched, gated
-
-
-def _floor(min_score: float | Gate | None, rec: dict[str, Any]) -> float | None:
-    """The lowest score at which the prediction ``rec`` is pre-filled (None: no gate)."""
-    if not isinstance(min_score, dict):
-        return min_score
-    by_label = min_score.get(rec["field"])
-    if by_label is None:
-        return None  # the model card says nothing about this field: no gate
-    return by_label.get(str(rec["value"]), 1.01)  # a label the model never earned a threshold for
 
 
 def _push_locked(
