@@ -65,7 +65,7 @@ def _match_sample(sentences: Path, output: Path) -> str:
     A re-ranker trained on CheckThat! 2020 (the labelled pairs at hand, in ``../shared``) takes
     about 20 s to fit, and its probabilities do not carry over: every CheckThat! tweet has a
     verified claim, so it learned that a query's best candidate is usually right, and it gives
-    0.8-0.9 to sentences of the sample that repeat no claim at all. So the sample shows the
+    up to 0.93 to sentences of the sample that repeat no claim at all. So the sample shows the
     archive's closest claims by retrieval score, with no probability and no pre-annotated
     answer: the desk's answers to "already checked" are the pairs that train its own re-ranker.
     """
