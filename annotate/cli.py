@@ -843,6 +843,16 @@ def match_command(
         Path | None, typer.Option("--model", help="Claim model folder: match only the sentences it finds check-worthy.")
     ] = None,
     archive_sentences: _ArchiveSentencesOpt = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "-j",
+            "--jobs",
+            help="Local processes (-1: all cores); the index goes with every chunk of 512 sentences, so for a "
+            "big archive prefer --dask. The output is byte-identical for every value.",
+        ),
+    ] = 1,
+    dask: _DaskOpt = None,
 ) -> None:
     """Has it been checked already? The top k archive claims for each sentence, with probability, verdict and link."""
     from annotate.matching import match
@@ -857,6 +867,9 @@ def match_command(
         reranker=reranker,
         model=model,
         archive_sentences=archive_sentences,
+        n_jobs=jobs,
+        dask=dask,
+        progress=_is_tty(),
     )
     _echo(str(summary))
 

@@ -1297,22 +1297,62 @@ def _match(c: Claim, rank: int, probability: float | None = None, score: float |
     return rec
 
 
-def _checkworthy(model: str | Path, records: list[dict[str, Any]]) -> list[bool]:
-    """Whether a claim model (``annotate train`` folder) predicts each sentence check-worthy."""
-    from annotate.models.predict import predict
-    from annotate.models.store import load, model_schema
-    from annotate.models.train import key_classes
-    from annotate.schema import Schema, default_schema_path
+@dataclass
+class _ClaimChecker:
+    """A claim model (``annotate train`` folder) loaded once, to find check-worthy sentences."""
 
-    schema = model_schema(model) or Schema.from_file(default_schema_path())
-    loaded = load(model, schema)
-    claim_fields = [f for f in loaded.estimators if loaded.kind(f) == "claim"]
-    if not claim_fields:
-        raise InputError(f"{model}: the model has no claim field", hint="give a model trained on claim labels")
-    name = claim_fields[0]
-    key, _ = key_classes([str(c) for c in loaded.card["fields"][name]["labels"]], "claim")
-    values = {r["sentence_id"]: r["value"] for r in predict(loaded, records, schema, fields=[name])}
-    return [values.get(r["sentence_id"]) in key for r in records]
+    model: Any  # annotate.models.store.LoadedModel
+    schema: Any  # annotate.schema.Schema
+    field: str
+    key: frozenset[str]  # the field's values that count as check-worthy
+
+    @classmethod
+    def load(cls, path: str | Path) -> _ClaimChecker:
+        from annotate.models.store import load, model_schema
+        from annotate.models.train import key_classes
+        from annotate.schema import Schema, default_schema_path
+
+        schema = model_schema(path) or Schema.from_file(default_schema_path())
+        loaded = load(path, schema)
+        claim_fields = [f for f in loaded.estimators if loaded.kind(f) == "claim"]
+        if not claim_fields:
+            raise InputError(f"{path}: the model has no claim field", hint="give a model trained on claim labels")
+        name = claim_fields[0]
+        key, _ = key_classes([str(c) for c in loaded.card["fields"][name]["labels"]], "claim")
+        return cls(loaded, schema, name, frozenset(key))
+
+    def checkworthy(self, records: list[dict[str, Any]]) -> list[bool]:
+        """Whether the model predicts each sentence check-worthy."""
+        from annotate.models.predict import predict
+
+        values = {r["sentence_id"]: r["value"] for r in predict(self.model, records, self.schema, fields=[self.field])}
+        return [values.get(r["sentence_id"]) in self.key for r in records]
+
+
+def _match_chunks(
+    chunks: list[list[dict[str, Any]]],
+    index: ClaimIndex,
+    reranker: Reranker | None,
+    checker: _ClaimChecker | None,
+    k: int,
+) -> list[tuple[int, str, int, int]]:
+    """Worker side of :func:`match` (module-level, so it pickles): per chunk of sentence records,
+    ``(sentences, output lines, left out as not check-worthy, likely matched)``.
+
+    The lines travel back as one string per chunk; every sentence's matches depend on that
+    sentence alone, so the output is the same however the stream is cut and spread.
+    """
+    out = []
+    for chunk in chunks:
+        keep = checker.checkworthy(chunk) if checker is not None else [True] * len(chunk)
+        chosen = [r for r, kept in zip(chunk, keep, strict=True) if kept]
+        results = match_records(index, [r["text"] for r in chosen], k=k, reranker=reranker)
+        lines, likely = [], 0
+        for rec, found in zip(chosen, results, strict=True):
+            lines.append(dumps({"sentence_id": rec["sentence_id"], "text": rec["text"], "matches": found}) + "\n")
+            likely += bool(found and (found[0]["probability"] or 0) >= 0.5)
+        out.append((len(chunk), "".join(lines), len(chunk) - len(chosen), likely))
+    return out
 
 
 def match(
@@ -1327,6 +1367,9 @@ def match(
     model: str | Path | None = None,
     archive_sentences: str | Path | None = None,
     batch: int = 512,
+    n_jobs: int = 1,
+    dask: Any = None,
+    progress: bool = False,
 ) -> MatchSummary:
     """Write, for each sentence, the ``k`` archive claims it most likely repeats.
 
@@ -1338,34 +1381,41 @@ def match(
     without it candidates are ranked by the fused retrieval score. ``model``: a claim model folder
     (``annotate train``); only sentences it predicts check-worthy are matched.
 
+    The sentences stream through in chunks of about ``batch`` (whole documents), in this process,
+    on ``n_jobs`` local processes (``-1``: all cores; the index and re-ranker travel with every
+    chunk) or on a Dask cluster (``dask=ADDRESS``: they are scattered to each worker once), by
+    :func:`annotate.parallel.ordered_map`; the output is byte-identical in every case.
+    ``progress`` draws a line with the rate on stderr.
+
     Each output line: ``{"sentence_id", "text", "matches": [{"claim_id", "claim", "probability",
     "verdict", "url", "rank"}, ...]}``, written atomically; an output equal to an input is refused.
     """
     from annotate.models.predict import iter_record_chunks
+    from annotate.parallel import ordered_map
+    from annotate.progress import progress as progress_line
 
     output = Path(output)
     ensure_not_input(output, sentences, archive, archive_sentences, index, reranker, model)
     if k < 1:
         raise InputError(f"-k must be at least 1, got {k}", hint="ask for e.g. -k 5")
     loaded_reranker = load_reranker(reranker) if reranker is not None else None
+    checker = _ClaimChecker.load(model) if model is not None else None
     arch = load_archive(archive, sentences=archive_sentences)
     claim_index, status = _ready_index(arch, index, rebuild)
-    n = matched = skipped = likely = 0
-    with atomic_write(output) as fh:
-        for chunk in iter_record_chunks(sentences, chunksize=batch):
-            keep = _checkworthy(model, chunk) if model is not None else [True] * len(chunk)
-            chosen = [r for r, kept in zip(chunk, keep, strict=True) if kept]
-            n += len(chunk)
-            skipped += len(chunk) - len(chosen)
-            results = match_records(claim_index, [r["text"] for r in chosen], k=k, reranker=loaded_reranker)
-            for rec, found in zip(chosen, results, strict=True):
-                fh.write(dumps({"sentence_id": rec["sentence_id"], "text": rec["text"], "matches": found}) + "\n")
-                matched += 1
-                likely += bool(found and (found[0]["probability"] or 0) >= 0.5)
+    n = skipped = likely = 0
+    chunks = iter_record_chunks(sentences, chunksize=batch)
+    shared = (claim_index, loaded_reranker, checker, k)
+    with atomic_write(output) as fh, progress_line(progress, "matching") as tick:
+        for n_chunk, block, n_skipped, n_likely in ordered_map(
+            _match_chunks, chunks, chunksize=1, n_jobs=n_jobs, dask=dask, shared=shared
+        ):
+            fh.write(block)
+            n, skipped, likely = n + n_chunk, skipped + n_skipped, likely + n_likely
+            tick(n)
     return MatchSummary(
         output=output,
         sentences=n,
-        matched=matched,
+        matched=n - skipped,
         skipped=skipped,
         k=k,
         n_claims=len(claim_index.claims_),

@@ -160,3 +160,61 @@ def test_zero_jobs_is_one_line_and_no_file(cli, tmp_path, sample_path, command):
     assert err.startswith("error: -j/--jobs 0 means no process at all")
     assert len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def sample_reranker(tmp_path_factory):
+    """A re-ranker trained on the sample sentences and the archive claims written for them."""
+    from annotate.matching import ClaimIndex, fit_reranker, load_archive, save_reranker
+    from annotate.quickstart import SAMPLE_ARCHIVE, SAMPLE_CORPUS
+    from tests.test_matching_sample import intended_texts
+
+    folder = tmp_path_factory.mktemp("reranker")
+    ingest([SAMPLE_CORPUS], folder / "sentences.jsonl")
+    wanted = intended_texts(folder / "sentences.jsonl")
+    index = ClaimIndex().build(load_archive(SAMPLE_ARCHIVE))
+    save_reranker(fit_reranker(index, list(wanted), [{c} for c in wanted.values()]), folder / "rr")
+    return folder / "rr"
+
+
+@pytest.mark.slow
+def test_match_on_processes_and_dask_is_byte_identical(corpus, claim_model, sample_reranker, tmp_path):
+    import distributed  # the dask extra is part of the test install: missing it is a failure
+
+    from annotate.matching import match
+    from annotate.quickstart import SAMPLE_ARCHIVE
+
+    sentences = tmp_path / "s.jsonl"
+    ingest([corpus], sentences)
+    outs = {m: tmp_path / f"{m}.jsonl" for m in ("single", "jobs", "dask")}
+    # the re-ranker and the check-worthiness model travel to the workers with the index
+    options = {"k": 3, "reranker": sample_reranker, "model": claim_model, "batch": 40}
+    single = match(sentences, SAMPLE_ARCHIVE, outs["single"], **options)
+    jobs = match(sentences, SAMPLE_ARCHIVE, outs["jobs"], n_jobs=2, **options)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+        dasked = match(sentences, SAMPLE_ARCHIVE, outs["dask"], dask=lc.scheduler_address, **options)
+    assert outs["single"].read_bytes() == outs["jobs"].read_bytes() == outs["dask"].read_bytes()
+    counts = [(s.sentences, s.matched, s.skipped, s.likely) for s in (single, jobs, dasked)]
+    assert counts[0] == counts[1] == counts[2]
+    assert 0 < single.matched < single.sentences and single.skipped == single.sentences - single.matched
+    assert single.sentences > 3 * 40 and single.likely > 0
+    # one chunk holding everything gives the same lines: a sentence's matches depend on it alone
+    whole = tmp_path / "whole.jsonl"
+    match(sentences, SAMPLE_ARCHIVE, whole, **{**options, "batch": 100_000})
+    assert whole.read_bytes() == outs["single"].read_bytes()
+
+
+def test_match_with_zero_jobs_or_an_unreachable_dask_scheduler_is_one_line(cli, tmp_path, sample_path):
+    from annotate.quickstart import SAMPLE_ARCHIVE
+
+    sentences = tmp_path / "s.jsonl"
+    ingest([sample_path], sentences)
+    out = tmp_path / "m.jsonl"
+    for option, message in (
+        (["--dask", "tcp://127.0.0.1:9"], "error: cannot reach the Dask scheduler at tcp://127.0.0.1:9"),
+        (["-j", "0"], "error: -j/--jobs 0 means no process at all"),
+    ):
+        code, _, err = cli("match", sentences, "--archive", SAMPLE_ARCHIVE, "-o", out, *option)
+        assert code == 2
+        assert err.startswith(message)
+        assert len(err.strip().splitlines()) == 1 and not out.exists()

@@ -1,11 +1,15 @@
-"""The main job brings the sample into Label Studio with pre-annotations, and re-runs add nothing."""
+"""The main job brings the sample into Label Studio with pre-annotations and the sample archive's
+matches, and re-runs add nothing."""
 
 from __future__ import annotations
+
+import html
 
 import pytest
 
 from annotate.quickstart import quickstart
 from annotate.schema import Schema, default_schema_path
+from annotate.studio.matches import FIELD, NONE, SHOWN, choice_for_rank
 
 
 @pytest.mark.integration
@@ -14,6 +18,7 @@ def test_quickstart_loads_the_sample_once(studio, tmp_path):
     text = "\n".join(first)
     assert f"Label Studio running at {studio.url} (reused)" in text
     assert "project 'annotate-sample'" in text and "bootstrap claim model" in text
+    assert "matched 40 sentences against the sample archive (16 illustrative claims)" in text
     assert studio.token not in text
     ls = studio.client()
     project = next(p for p in ls.projects.list() if p.title == "annotate-sample")
@@ -35,6 +40,17 @@ def test_quickstart_loads_the_sample_once(studio, tmp_path):
             assert t.data["text"][value["start"] : value["end"]] == value["text"] == t.data["speaker"]
             hints += 1
     assert hints > 0
+    # every task lists the sample archive's closest claims, and the project asks "already checked"
+    assert f'<Choices name="{FIELD}"' in project.label_config
+    assert all(f'<Choice value="{v}"/>' in project.label_config for v in (NONE, choice_for_rank(SHOWN)))
+    by_text = {t.data["text"]: t.data for t in tasks}
+    for t in tasks:
+        shown = t.data["matches"]
+        assert [m["rank"] for m in shown] == list(range(1, SHOWN + 1))
+        assert all(m["url"].startswith("https://factcheck.example/") and m["verdict"] for m in shown)
+        assert html.escape(shown[0]["claim"]) in t.data["matches_html"]
+    fentanyl = next(d for text, d in by_text.items() if "designation of fentanyl" in text)
+    assert fentanyl["matches"][0]["claim_id"] == "sample-008"
     again = "\n".join(quickstart(tmp_path, data_dir=studio.data_dir))
     assert f"0 imported, {len(tasks)} already there" in again
     assert len(list(ls.tasks.list(project=project.id))) == len(tasks)
