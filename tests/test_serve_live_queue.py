@@ -185,6 +185,8 @@ def test_after_a_retrain_label_all_tasks_serves_the_new_models_most_useful_task(
             tasks = [t for p in iter_task_pages(st, project.id, include="id,data,is_labeled") for t in p]
             records, _ = sentence_records(tasks)
             best = rank_sentences(backend.slot.model, records, schema, size=4)
+            # not what Label Studio's own sequential order would serve: the test can fail
+            assert [b["sentence_id"] for b in best[:2]] != [r["sentence_id"] for r in records[:2]]
             served = next_task(studio, ann, project.id)
             assert served is not None and served["data"]["sentence_id"] == best[0]["sentence_id"], (round_, best)
             # the pre-fill is the backend's own prediction of the serving version, not the queue's
