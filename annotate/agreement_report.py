@@ -18,6 +18,7 @@ import base64
 import html
 import io
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ from annotate.html_page import page
 from annotate.io import atomic_write
 from annotate.schema import Schema
 
-__all__ = ["HTMLReport", "agreement_report", "heatmap_png", "save_heatmap", "write_report"]
+__all__ = ["HTMLReport", "ReportFile", "agreement_report", "heatmap_png", "report_file", "save_heatmap", "write_report"]
 
 
 class HTMLReport(str):
@@ -436,6 +437,31 @@ def write_report(report: str, path: str | Path) -> Path:
     with atomic_write(path) as fh:
         fh.write(report)
     return path
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """What :func:`report_file` wrote; ``str()`` is the line ``annotate report agreement`` prints."""
+
+    path: Path
+    annotations: int
+    with_text: bool
+
+    def __str__(self) -> str:
+        text = "" if self.with_text else " (no sentence text: give --sentences to show it)"
+        return f"wrote {self.path}: agreement on {self.annotations} annotations{text}"
+
+
+def report_file(
+    df: pd.DataFrame, schema: Schema, output: str | Path, *, sentences: str | Path | None = None, **kw: Any
+) -> ReportFile:
+    """:func:`agreement_report` of the table ``df``, with the text of ``sentences`` (a sentences
+    file) for its disputed items, written to ``output``."""
+    from annotate.sentences import read_sentence_lines
+
+    texts = {r["sentence_id"]: r["text"] for _, r in read_sentence_lines(sentences)} if sentences else None
+    path = write_report(agreement_report(df, schema, texts=texts, **kw), output)
+    return ReportFile(path, int(prepare(df)["annotation_id"].nunique()), texts is not None)
 
 
 def save_heatmap(df: pd.DataFrame, schema: Schema, path: str | Path, field: str | None = None, **kw: Any) -> Path:

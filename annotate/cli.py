@@ -494,13 +494,10 @@ def report_agreement(
     schema: _SchemaOpt = None,
 ) -> None:
     """Self-contained HTML agreement report: tables, kappa heat map, confusion matrix, disputed items."""
-    from annotate.agreement_report import agreement_report, write_report
-    from annotate.sentences import read_sentence_lines
+    from annotate.agreement_report import report_file
 
     df, sch = _annotations_and_schema(path, schema)
-    texts = {r["sentence_id"]: r["text"] for _, r in read_sentence_lines(sentences)} if sentences else None
-    write_report(agreement_report(df, sch, texts=texts), output)
-    _echo(f"wrote {output}")
+    _echo(str(report_file(df, sch, output, sentences=sentences)))
 
 
 # --- adjudication ------------------------------------------------------------------------

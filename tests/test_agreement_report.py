@@ -88,7 +88,8 @@ def test_cli_report_agreement(cli, example, schema_path, tmp_path):
     out = tmp_path / "report.html"
     code, stdout, err = cli("report", "agreement", ann, "-o", out, "--sentences", sentences, "--schema", schema_path)
     assert code == 0, err
-    assert stdout.strip() == f"wrote {out}"
+    n = records["annotation_id"].nunique()
+    assert stdout.strip() == f"wrote {out}: agreement on {n} annotations"
     assert "<h2>claim_type</h2>" in out.read_text()
 
 
