@@ -21,7 +21,7 @@ The two arms of a seed share the split, the pool and the cold-start model.
 
 Run (figures of ``docs/active_learning.md``)::
 
-    python benchmarks/live_queue.py --seeds 3            # a throw-away local Label Studio
+    python benchmarks/live_queue.py --seeds 2 --pool 600 --budget 160   # a throw-away local Label Studio
     python benchmarks/live_queue.py --url URL --token T  # any running server
 
 The integration test ``tests/test_live_queue_simulation.py`` runs it at reduced settings.
