@@ -737,6 +737,14 @@ def serve_command(
             "the score from which the serving model was right 90% of the time in CV.",
         ),
     ] = None,
+    queue_size: Annotated[
+        int,
+        typer.Option(
+            "--queue-size",
+            help="After each retrain, serve the new model's N most useful unlabelled tasks first in 'Label All "
+            "Tasks' (sets the project's sampling to 'Uncertainty sampling'); 0: leave Label Studio's queue alone.",
+        ),
+    ] = 50,  # annotate.serve.live_queue.DEFAULT_QUEUE_SIZE (the CLI imports the serve package lazily)
     url: _Url = None,
     token: _Token = None,
     data_dir: _DataDir = None,
@@ -745,7 +753,8 @@ def serve_command(
 
     Every retrain reads the projects' current annotations from Label Studio (--url / --token /
     --data-dir as for `pull`; else the URL and token of Label Studio's own /setup call), plus the
-    labels the serving model learned from and --labels.
+    labels the serving model learned from and --labels, then re-orders each project's queue
+    (--queue-size).
     """
     from annotate import credentials
     from annotate.schema import Schema
@@ -774,7 +783,10 @@ def serve_command(
         projects=set(project) if project else None,
         studio=lambda: connect(url, token, data_dir=data_dir),
         min_score=min_score,
+        queue_size=queue_size,
     )
+    if queue_size:
+        _echo(f"after each retrain, its {queue_size} most useful tasks go first in 'Label All Tasks' (0: off)")
     run(backend, host=host, port=port, basic_auth=auth)
 
 

@@ -74,11 +74,14 @@ class Backend:
         name: str | None = None,
         studio: Callable[[], Any] | None = None,
         min_score: float | str | None = None,
+        queue_size: int = 0,
     ) -> None:
         if retrain_every < 0:
             raise InputError(
                 f"--retrain-every must be 0 or more; got {retrain_every}", hint="0 retrains only on request"
             )
+        if queue_size < 0:
+            raise InputError(f"--queue-size must be 0 or more; got {queue_size}", hint="0 leaves the queue alone")
         self.min_score = parse_min_score(min_score)
         self.registry = ModelRegistry(models_dir)
         self.projects = set(projects) if projects else None
@@ -99,6 +102,7 @@ class Backend:
             labels=labels,
             sentences=Path(sentences) if sentences else None,
             train_options=DEFAULT_TRAIN_OPTIONS if train_options is None else train_options,
+            queue_size=queue_size,
         )
         self._keys = protocol.object_keys(self.schema.xml)
         self._schemas: dict[str, Schema] = {}  # request label_config hash -> its checked schema
@@ -145,6 +149,8 @@ class Backend:
             "last_trained": r.last_trained,
             "last_error": r.last_error,
             "learned_from": r.learned_from,
+            "queue_size": r.queue_size,
+            "queues": dict(r.queues),
         }
 
     def versions(self) -> dict[str, Any]:

@@ -6,6 +6,10 @@ version folder (built under a temporary name and renamed, so a half-written vers
 appears), loads it back with the same checks as any model and swaps it in. Requests that arrive
 while a retrain runs are coalesced into one more run. A failed retrain leaves the old model
 serving; the reason is logged and kept in :attr:`Retrainer.last_error`.
+
+With ``queue_size``, each new version then re-orders the queue of every project served
+(:func:`annotate.serve.live_queue.reorder_queue`): "Label All Tasks" serves its most useful
+tasks first. A failed re-order is kept in ``last_error`` too; the new version serves all the same.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from annotate.errors import AnnotateError
 from annotate.io import sweep_stale_temps, temp_prefix, utc_now, write_jsonl
 from annotate.schema import Schema
 from annotate.serve.label_log import LabelLog
-from annotate.serve.registry import ModelRegistry
+from annotate.serve.registry import ModelRegistry, ModelSlot
 from annotate.serve.training_set import (
     BASE_LABELS_NAME,
     StudioSources,
@@ -56,6 +60,8 @@ class Retrainer:
     name : model name of the new versions (``NAME-v001``...).
     labels, sentences : a label table (and the sentences file its rows refer to) added at every retrain.
     train_options : keyword arguments for :func:`annotate.models.train.train`.
+    queue_size : after each new version, queue this many of its most useful unlabelled tasks
+        first in each project's "Label All Tasks" (0: leave the queue alone).
     """
 
     def __init__(
@@ -70,6 +76,7 @@ class Retrainer:
         labels: Path | None = None,
         sentences: Path | None = None,
         train_options: Mapping[str, Any] = DEFAULT_TRAIN_OPTIONS,
+        queue_size: int = 0,
     ) -> None:
         self.registry = registry
         self.label_log = label_log
@@ -80,6 +87,7 @@ class Retrainer:
         self.labels = labels
         self.sentences = sentences
         self.train_options = dict(train_options)
+        self.queue_size = queue_size
         self._lock = threading.Lock()  # guards the counters and flags below
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="annotate-retrain")
         self.pending = label_log.count_unlearned()
@@ -91,6 +99,7 @@ class Retrainer:
         self.last_trained: str | None = None
         self.retrains = 0
         self.learned_from: dict[str, Any] = {}
+        self.queues: dict[str, dict[str, Any]] = {}  # project id -> the last re-order of its queue
 
     # --- when ---------------------------------------------------------------------------------
 
@@ -208,4 +217,35 @@ class Retrainer:
             n_labels,
             data.live,
         )
+        self.reorder(new)
         return new.version
+
+    def reorder(self, slot: ModelSlot) -> None:
+        """Re-order the queue of every project served for the model of ``slot`` (with ``queue_size``).
+
+        The projects are those a retrain learns from (:meth:`StudioSources.known_projects`), each
+        reached as the retrain reaches it. A project that fails is named in ``last_error`` and
+        the others are still re-ordered; the model serves either way.
+        """
+        if self.queue_size <= 0 or slot.model is None:
+            return
+        from annotate.serve.live_queue import reorder_queue
+
+        failed = []
+        for pid in sorted(self.sources.known_projects(self.label_log)):
+            try:
+                studio = self.sources.connect(pid)
+                if studio is None:
+                    continue
+                summary = reorder_queue(studio, pid, slot.model, self.schema, size=self.queue_size)
+            except Exception as err:  # a bug or an unreachable server: the new model still serves
+                failed.append(f"project {pid}: {type(err).__name__}: {err}")
+                log.warning("re-ordering the queue of project %s failed: %s", pid, err,
+                            exc_info=not isinstance(err, AnnotateError))  # fmt: skip
+                continue
+            with self._lock:
+                self.queues[str(pid)] = {"model_version": slot.version, "queued": summary.queued,
+                                         "at": utc_now()}  # fmt: skip
+            log.info("%s", summary)
+        if failed:
+            self.last_error = f"{utc_now()}: re-ordering the queue failed: {'; '.join(failed)}"
