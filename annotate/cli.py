@@ -255,9 +255,22 @@ _DataDir = Annotated[
     ),
 ]
 _Url = Annotated[str | None, typer.Option("--url", help="Label Studio URL [env LABEL_STUDIO_URL; else local].")]
-_Token = Annotated[
-    str | None, typer.Option("--token", help="API token [env LABEL_STUDIO_API_KEY; else local token file].")
+# the API token is never an option: a command line is visible to every user in `ps`
+_TokenFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--token-file",
+        help="File (mode 0600) holding the API token [default: env LABEL_STUDIO_API_KEY, else the local "
+        "server's token].",
+    ),
 ]
+
+
+def _connect(url: str | None, token_file: Path | None, data_dir: Path | None) -> Any:
+    from annotate.credentials import read_token_file
+    from annotate.studio.client import connect
+
+    return connect(url, read_token_file(token_file) if token_file else None, data_dir=data_dir)
 
 
 @studio_app.command("start")
@@ -339,13 +352,12 @@ def push(
         float, typer.Option(help="Cosine similarity that joins two sentences (with --group-duplicates).")
     ] = 0.4,
     url: _Url = None,
-    token: _Token = None,
+    token_file: _TokenFile = None,
     data_dir: _DataDir = None,
 ) -> None:
     """Import sentences as tasks (once: a re-push adds only what is new), with schema and predictions."""
     from annotate.acceptance import prefill_gate
     from annotate.schema import Schema, default_schema_path
-    from annotate.studio.client import connect
     from annotate.studio.push import check_prediction_source
     from annotate.studio.push import push as run
 
@@ -353,7 +365,7 @@ def push(
     check_prediction_source(model, predictions)  # before connecting: a wrong call needs no server to say so
     prefill_gate(min_score, model)
     summary = run(
-        connect(url, token, data_dir=data_dir),
+        _connect(url, token_file, data_dir),
         sentences,
         parsed,
         project=project,
@@ -378,16 +390,15 @@ def pull(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for snapshots.")] = Path("annotations"),
     schema: Annotated[Path | None, typer.Option(help="Read results with this config [default: the project's].")] = None,
     url: _Url = None,
-    token: _Token = None,
+    token_file: _TokenFile = None,
     data_dir: _DataDir = None,
 ) -> None:
     """Export every annotation (skips, drafts, ground truth) to an immutable snapshot + flat table."""
     from annotate.schema import Schema
-    from annotate.studio.client import connect
     from annotate.studio.pull import pull as run
 
     parsed = Schema.from_file(schema) if schema else None
-    _echo(str(run(connect(url, token, data_dir=data_dir), project, output, schema=parsed, progress=_is_tty())))
+    _echo(str(run(_connect(url, token_file, data_dir), project, output, schema=parsed, progress=_is_tty())))
 
 
 # --- agreement, gold labels, reports ---------------------------------------------------
@@ -514,15 +525,14 @@ def review_push_command(
     method: Annotated[str, _ResolveMethodOpt] = "majority",
     schema: _SchemaOpt = None,
     url: _Url = None,
-    token: _Token = None,
+    token_file: _TokenFile = None,
     data_dir: _DataDir = None,
 ) -> None:
     """Send conflicting items to a review project, each annotator's answer shown as a prediction."""
     from annotate.review import review_push
-    from annotate.studio.client import connect
 
     df, sch = _annotations_and_schema(path, schema)
-    studio = connect(url, token, data_dir=data_dir)
+    studio = _connect(url, token_file, data_dir)
     _echo(str(review_push(studio, df, sch, project=project, review_project=review_project, method=method)))
 
 
@@ -532,16 +542,15 @@ def review_pull_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for snapshots.")] = Path("annotations"),
     schema: _SchemaOpt = None,
     url: _Url = None,
-    token: _Token = None,
+    token_file: _TokenFile = None,
     data_dir: _DataDir = None,
 ) -> None:
     """Snapshot the review project; write its answers as ground truth for `annotate resolve --review`."""
     from annotate.review import review_pull
     from annotate.schema import Schema
-    from annotate.studio.client import connect
 
     parsed = Schema.from_file(schema) if schema else None
-    _echo(str(review_pull(connect(url, token, data_dir=data_dir), project, output, schema=parsed)))
+    _echo(str(review_pull(_connect(url, token_file, data_dir), project, output, schema=parsed)))
 
 
 # --- models: train, predict, suggest ---------------------------------------------------
@@ -746,12 +755,12 @@ def serve_command(
         ),
     ] = 50,  # annotate.serve.live_queue.DEFAULT_QUEUE_SIZE (the CLI imports the serve package lazily)
     url: _Url = None,
-    token: _Token = None,
+    token_file: _TokenFile = None,
     data_dir: _DataDir = None,
 ) -> None:
     """Serve the models to Label Studio as an ML backend; learn from its annotations in the background.
 
-    Every retrain reads the projects' current annotations from Label Studio (--url / --token /
+    Every retrain reads the projects' current annotations from Label Studio (--url / --token-file /
     --data-dir as for `pull`; else the URL and token of Label Studio's own /setup call), plus the
     labels the serving model learned from and --labels, then re-orders each project's queue
     (--queue-size).
@@ -761,6 +770,8 @@ def serve_command(
     from annotate.serve import LOOPBACK, Backend, require_extra, run
     from annotate.studio.client import connect
 
+    # the token file is read once, now: a bad one is the user's mistake, said before serving starts
+    token = credentials.read_token_file(token_file) if token_file else None
     if no_auth:
         if host not in LOOPBACK:
             raise InputError(f"--no-auth on {host}: without credentials `serve` listens on loopback only")
@@ -799,16 +810,15 @@ def studio_connect_model(
     no_auth: Annotated[bool, typer.Option("--no-auth", help="The backend was started with --no-auth.")] = False,
     interactive: Annotated[bool, typer.Option(help="Use for interactive pre-annotation.")] = False,
     url: _Url = None,
-    token: _Token = None,
+    token_file: _TokenFile = None,
     data_dir: _DataDir = None,
 ) -> None:
     """Register `annotate serve` as the project's ML backend (once) and show its predictions."""
     from annotate import credentials
-    from annotate.studio.client import connect
     from annotate.studio.connect_model import connect_model
 
     creds = None if no_auth else credentials.for_client(auth_file)
-    studio = connect(url, token, data_dir=data_dir)
+    studio = _connect(url, token_file, data_dir)
     summary = connect_model(
         studio,
         project,

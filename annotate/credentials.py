@@ -65,23 +65,41 @@ def parse(value: str, where: str) -> tuple[str, str]:
     return user, password
 
 
-def _read_private(path: Path) -> tuple[str, str]:
+def read_secret_file(path: str | Path, holds: str = "USER:PASS") -> str:
+    """The text of a secret's file, refused unless only its owner can read it (mode 0600).
+
+    One rule for every secret given as a file (``serve --auth-file``, ``--token-file``): a
+    secret on a command line is visible to every user of the machine in ``ps``, and one in a
+    file others can read is no better.
+    """
+    path = Path(path)
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
-            raise InputError("not a file", path=path, hint="give a file holding USER:PASS")
+            raise InputError("not a file", path=path, hint=f"give a file holding {holds}")
         if info.st_mode & 0o077:
             raise InputError(
                 f"others can read this credentials file (mode {stat.S_IMODE(info.st_mode):04o})",
                 path=path,
                 hint=f"chmod 600 {path}",
             )
-        text = path.read_text("utf-8")
+        return path.read_text("utf-8")
     except FileNotFoundError:
-        raise InputError("no such credentials file", path=path, hint="give a file holding USER:PASS") from None
+        raise InputError("no such credentials file", path=path, hint=f"give a file holding {holds}") from None
     except (PermissionError, UnicodeDecodeError) as err:
         raise InputError(f"cannot read the credentials file ({err.__class__.__name__})", path=path) from None
-    return parse(text, str(path))
+
+
+def read_token_file(path: str | Path) -> str:
+    """A Label Studio API token from a 0600 file (``--token-file``): its one non-empty line."""
+    token = read_secret_file(path, "the API token").strip()
+    if not token or "\n" in token:
+        raise InputError("a token file holds the API token on one line", path=path, hint="write only the token")
+    return token
+
+
+def _read_private(path: Path) -> tuple[str, str]:
+    return parse(read_secret_file(path), str(path))
 
 
 def _generate(path: Path) -> None:

@@ -22,7 +22,7 @@ The two arms of a seed share the split, the pool and the cold-start model.
 Run (figures of ``docs/active_learning.md``)::
 
     python benchmarks/live_queue.py --seeds 2 --pool 600 --budget 160   # a throw-away local Label Studio
-    python benchmarks/live_queue.py --url URL --token T  # any running server
+    python benchmarks/live_queue.py --url URL  # any running server (token: LABEL_STUDIO_API_KEY)
 
 The integration test ``tests/test_live_queue_simulation.py`` runs it at reduced settings.
 """
@@ -277,7 +277,6 @@ def main() -> None:
     ap.add_argument("--queue-size", type=int, default=50, help="the live queue's depth [50]")
     ap.add_argument("--save", type=Path, help="write the summary and curves as JSON")
     ap.add_argument("--url")
-    ap.add_argument("--token")
     args = ap.parse_args()
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     settings = dict(seeds=seeds, pool=args.pool, test=args.test, budget=args.budget, every=args.every,
@@ -286,7 +285,7 @@ def main() -> None:
         if args.url:
             from annotate.studio.client import connect
 
-            studio = connect(args.url, args.token)
+            studio = connect(args.url)
         else:
             studio = stack.enter_context(local_studio())
         result = summary(simulate(studio, **settings))

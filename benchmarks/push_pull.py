@@ -3,7 +3,7 @@
     python benchmarks/push_pull.py                                 # 10,000 tasks, sqlite and PostgreSQL
     python benchmarks/push_pull.py --n 100000 --database both      # the issue 9 figures
     python benchmarks/push_pull.py --database sqlite --data-dir DIR   # reuse (or start) the server of DIR
-    python benchmarks/push_pull.py --url URL --token T             # any running server
+    python benchmarks/push_pull.py --url URL             # any running server (token: LABEL_STUDIO_API_KEY)
 
 Each database gets its own throw-away server (sqlite in a temp data dir; PostgreSQL from Debian's
 binaries on 127.0.0.1, started by :mod:`annotate.studio.pgserver` as the test layer does, with
@@ -83,12 +83,11 @@ def main() -> None:
     ap.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     ap.add_argument("--data-dir", help="reuse (or start) the server of this data dir (one database only)")
     ap.add_argument("--url")
-    ap.add_argument("--token")
     args = ap.parse_args()
 
     rows: list[dict] = []
     if args.url:
-        rows.append(run(connect(args.url, args.token), args.n, "server at " + args.url))
+        rows.append(run(connect(args.url), args.n, "server at " + args.url))
     else:
         for db in ("sqlite", "postgresql") if args.database == "both" else (args.database,):
             with local_server(db, args.data_dir) as studio:

@@ -58,6 +58,12 @@ class StudioServer:
     def __repr__(self) -> str:  # keep the token out of pytest's failure output
         return f"StudioServer(url={self.url!r}, email={self.email!r}, database={self.database!r})"
 
+    @property
+    def token_file(self) -> Path:
+        """The admin token's own file in the server's private data dir (mode 0600): what a command
+        takes as ``--token-file``, since a token is never an option on a command line."""
+        return Path(self.data_dir) / "token"
+
     def client(self) -> Any:
         """A connected SDK client (``annotate.studio.client.connect``) for the admin."""
         from annotate.studio.client import connect

@@ -118,7 +118,7 @@ def test_push_group_duplicates_one_task_per_cluster(studio, schema_path, tmp_pat
     write_jsonl(sentences, records())
     title = studio.project_title("dups")
     code, out, err = cli("push", sentences, "--project", title, "--group-duplicates", "--duplicate-threshold", "0.5",
-                         "--schema", schema_path, "--url", studio.url, "--token", studio.token)  # fmt: skip
+                         "--schema", schema_path, "--url", studio.url, "--token-file", studio.token_file)  # fmt: skip
     assert code == 0, err
     client = studio.client()
     project = next(p for p in client.projects.list() if p.title == title)
@@ -130,5 +130,5 @@ def test_push_group_duplicates_one_task_per_cluster(studio, schema_path, tmp_pat
     assert t1["cluster_id"] == "dup-s1" and [m["sentence_id"] for m in t1["members"]] == ["s1", "s3", "s6"]
     assert "Article d3" in t1["members_html"]
     code, out, err = cli("push", sentences, "--project", title, "--group-duplicates", "--duplicate-threshold", "0.5",
-                         "--schema", schema_path, "--url", studio.url, "--token", studio.token)  # fmt: skip
+                         "--schema", schema_path, "--url", studio.url, "--token-file", studio.token_file)  # fmt: skip
     assert code == 0 and " 0 imported" in out, err

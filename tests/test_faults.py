@@ -107,13 +107,13 @@ exit $rc
 """
 
 
-def on_full_disk(disk: Path, cmd: list[str]) -> tuple[int, str, list[str]]:
+def on_full_disk(disk: Path, cmd: list[str], env: dict[str, str] | None = None) -> tuple[int, str, list[str]]:
     """Run ``cmd`` with ``disk`` a full tmpfs; (exit code, stderr, what is left on the disk)."""
     if shutil.which("unshare") is None:
         pytest.fail("the full-disk tests need `unshare` (util-linux)")
     disk.mkdir(exist_ok=True)
     done = subprocess.run(["unshare", "-rm", "sh", "-c", _FULL_DISK, str(disk), *cmd],
-                          env=ENV, capture_output=True, text=True, timeout=600)  # fmt: skip
+                          env=env or ENV, capture_output=True, text=True, timeout=600)  # fmt: skip
     assert done.returncode != 99, f"could not mount a tmpfs in a user namespace: {done.stderr}"
     err, _, left = done.stderr.rpartition("@@left: ")
     return done.returncode, err, left.split()
@@ -430,8 +430,8 @@ def test_serve_killed_mid_retrain_restarts_on_its_model_and_leaves_nothing_behin
 @pytest.mark.integration
 def test_pull_onto_a_full_disk_is_one_line_and_leaves_nothing(studio, big_project: str, tmp_path: Path):
     disk = tmp_path / "disk"
-    env_cmd = ["env", f"LABEL_STUDIO_URL={studio.url}", f"LABEL_STUDIO_API_KEY={studio.token}"]
-    code, err, left = on_full_disk(disk, [*env_cmd, *annotate("pull", "--project", big_project, "-o", disk / "a")])
+    env = {**ENV, "LABEL_STUDIO_URL": studio.url, "LABEL_STUDIO_API_KEY": studio.token}  # never on a command line
+    code, err, left = on_full_disk(disk, annotate("pull", "--project", big_project, "-o", disk / "a"), env)
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 1 and "Traceback" not in err, err
     assert "no space left on device" in lines[0]

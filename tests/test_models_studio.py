@@ -56,7 +56,7 @@ def test_push_with_model_from_the_cli(studio, cli, tmp_path_factory, tmp_path):
     ingest([data_path("corpora", "sample")], sentences)
     title = studio.project_title("cli-model")
     code, out, err = cli("push", sentences, "--model", model, "--project", title, "--url", studio.url,
-                         "--token", studio.token)  # fmt: skip
+                         "--token-file", studio.token_file)  # fmt: skip
     assert code == 0, err
     assert "predictions attached (model_version " in out
     ls = studio.client()

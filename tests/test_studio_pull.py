@@ -150,7 +150,7 @@ def test_snapshots_are_immutable_and_latest_wins(studio, round_trip):
 @pytest.mark.integration
 def test_pull_cli_unknown_project(studio, cli, tmp_path):
     code, _out, err = cli("pull", "--project", "no-such-project", "-o", tmp_path, "--url", studio.url,
-                          "--token", studio.token)  # fmt: skip
+                          "--token-file", studio.token_file)  # fmt: skip
     assert code == 2
     assert err.strip().startswith(f"error: no project titled 'no-such-project' at {studio.url}. projects there: ")
     assert not any(tmp_path.iterdir())
@@ -160,7 +160,7 @@ def test_pull_cli_unknown_project(studio, cli, tmp_path):
 def test_pull_cli_prints_summary(studio, round_trip, cli, tmp_path):
     _result, facts = round_trip
     code, out, err = cli("pull", "--project", facts["project"], "-o", tmp_path, "--url", studio.url,
-                         "--token", studio.token)  # fmt: skip
+                         "--token-file", studio.token_file)  # fmt: skip
     assert code == 0, err
     assert "3 annotated, 6 annotations (1 skipped, 1 drafts, 1 ground truth)" in out
     assert "issues: " in out and "unknown field 1" in out

@@ -94,7 +94,7 @@ def test_push_then_repush_imports_nothing_new(studio, sentences, schema, cli):
     assert len(keys) == len(set(keys)) == first.tasks
     project = studio.client().projects.get(id=first.project_id)
     assert f"schema_hash={schema.hash}" in project.description
-    code, out, err = cli("push", sentences, "--project", title, "--url", studio.url, "--token", studio.token)
+    code, out, err = cli("push", sentences, "--project", title, "--url", studio.url, "--token-file", studio.token_file)
     assert (code, err) == (0, "")
     assert f"{first.tasks} tasks; 0 imported, {first.tasks} already there" in out
 
@@ -167,7 +167,7 @@ def test_predictions_with_unknown_choice_import_nothing(studio, sentences, schem
     preds.write_text(json.dumps(good) + "\n" + json.dumps({**good, "value": "Maybe"}) + "\n")
     title = studio.project_title("badpred")
     code, out, err = cli("push", sentences, "--project", title, "--predictions", preds, "--url", studio.url,
-                         "--token", studio.token)  # fmt: skip
+                         "--token-file", studio.token_file)  # fmt: skip
     assert code == 2
     assert err.strip() == (
         f"error: {preds}:2: 'Maybe' is not a choice of field 'claim_type'. use one of: Check-worthy factual claim, "
@@ -211,16 +211,19 @@ def test_bad_sentences_file_creates_nothing(studio, tmp_path, cli):
     bad = tmp_path / "notes.jsonl"
     bad.write_text(json.dumps({"sentence_id": "s1", "doc_id": "d", "text": "x", "start": 0, "end": 1}) + "\n{}\n")
     title = studio.project_title("badsent")
-    code, _out, err = cli("push", bad, "--project", title, "--url", studio.url, "--token", studio.token)
+    code, _out, err = cli("push", bad, "--project", title, "--url", studio.url, "--token-file", studio.token_file)
     assert code == 2
     assert err.strip().startswith(f"error: {bad}:2: not a sentence record: 'sentence_id' is missing.")
     assert all(p.title != title for p in studio.client().projects.list())
 
 
 @pytest.mark.integration
-def test_wrong_token_is_one_line_and_masked(studio, sentences, cli):
+def test_wrong_token_is_one_line_and_masked(studio, sentences, cli, tmp_path):
     token = "0123456789abcdef0123456789"
-    code, _out, err = cli("push", sentences, "--url", studio.url, "--token", token)
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    token_file.chmod(0o600)
+    code, _out, err = cli("push", sentences, "--url", studio.url, "--token-file", token_file)
     assert code == 2
     assert err.strip() == (
         f"error: Label Studio at {studio.url} refuses the API token 0123…89 (HTTP 401). "
@@ -229,11 +232,12 @@ def test_wrong_token_is_one_line_and_masked(studio, sentences, cli):
     assert token not in err
 
 
-def test_server_down_is_one_line(sentences, cli):
+def test_server_down_is_one_line(sentences, cli, monkeypatch):
     from annotate.studio.server import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
-    code, _out, err = cli("push", sentences, "--url", url, "--token", "whatever-token-123")
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "whatever-token-123")
+    code, _out, err = cli("push", sentences, "--url", url)
     assert code == 1  # a server failure
     assert err.strip() == (
         f"error: cannot reach Label Studio at {url} (ConnectError). start it with `annotate studio start`, "
@@ -324,7 +328,7 @@ def test_min_score_prefills_only_confident_predictions_and_shows_the_rest_as_hin
     preds.write_text("".join(json.dumps(x) + "\n" for x in lines))
     title = studio.project_title("min-score")
     code, out, err = cli("push", sentences, "--project", title, "--predictions", preds, "--min-score", "0.9",
-                         "--url", studio.url, "--token", studio.token)  # fmt: skip
+                         "--url", studio.url, "--token-file", studio.token_file)  # fmt: skip
     assert code == 0, err
     assert "1 below --min-score shown as hints ('-hint'), not pre-filled" in out
     ls = studio.client()
@@ -338,5 +342,19 @@ def test_min_score_prefills_only_confident_predictions_and_shows_the_rest_as_hin
     assert versions[sure["sentence_id"]] == "m-2"  # pre-filled: the project's model_version
     assert versions[unsure["sentence_id"]] == "m-2-hint"  # shown in the predictions tab only
     code, _, err = cli("push", sentences, "--project", title, "--predictions", preds, "--min-score", "high",
-                       "--url", studio.url, "--token", studio.token)  # fmt: skip
+                       "--url", studio.url, "--token-file", studio.token_file)  # fmt: skip
     assert code == 2 and err.startswith("error: --min-score 'high' is not a number in 0..1 or 'auto'")
+
+
+def test_a_token_is_never_an_option_and_a_token_file_others_can_read_is_refused(sentences, cli, tmp_path):
+    # a token on the command line would show in `ps` to every user of the machine
+    code, _out, err = cli("push", sentences, "--token", "0123456789abcdef")
+    assert code == 2 and "No such option: --token" in err and "0123456789abcdef" not in err
+    token_file = tmp_path / "token"
+    token_file.write_text("0123456789abcdef\n")
+    token_file.chmod(0o644)
+    code, _out, err = cli("push", sentences, "--url", "http://127.0.0.1:9", "--token-file", token_file)
+    assert code == 2
+    assert err.strip() == (
+        f"error: {token_file}: others can read this credentials file (mode 0644). chmod 600 {token_file}."
+    )

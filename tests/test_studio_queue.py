@@ -383,7 +383,8 @@ def test_cli_push_order(studio, sentences, tmp_path, cli):
     records = read_sentences(sentences)
     order = tmp_path / "next.jsonl"
     order.write_text("".join(json.dumps({"sentence_id": r["sentence_id"]}) + "\n" for r in records[30:32]), "utf-8")
-    args = ("push", sentences, "--project", title, "--order", order, "--url", studio.url, "--token", studio.token)
+    args = ("push", sentences, "--project", title, "--order", order, "--url", studio.url,
+            "--token-file", studio.token_file)  # fmt: skip
     code, out, err = cli(*args)
     assert code == 0, err
     lines = out.strip().splitlines()
@@ -398,7 +399,7 @@ def test_cli_push_order(studio, sentences, tmp_path, cli):
     bad.write_text('{"field": "claim_type"}\n', "utf-8")
     other = studio.project_title("queue-cli-bad")
     code, _out, err = cli("push", sentences, "--project", other, "--order", bad, "--url", studio.url,
-                          "--token", studio.token)  # fmt: skip
+                          "--token-file", studio.token_file)  # fmt: skip
     assert code == 2 and "bad.jsonl:1" in err
     assert all(p.title != other for p in studio.client().projects.list())  # refused before pushing
 

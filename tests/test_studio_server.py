@@ -196,7 +196,7 @@ def test_the_local_admin_token_is_never_sent_to_another_url(tmp_path, monkeypatc
     assert heard == []
 
 
-def test_an_html_error_page_is_one_short_line(tmp_path, cli):
+def test_an_html_error_page_is_one_short_line(tmp_path, cli, monkeypatch):
     """Concurrent pulls on sqlite printed 200 characters of Django's HTML 500 page."""
     import http.server
     import threading
@@ -217,7 +217,8 @@ def test_an_html_error_page_is_one_short_line(tmp_path, cli):
     threading.Thread(target=broken.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{broken.server_port}"
     try:
-        code, _out, err = cli("pull", "--project", "x", "--url", url, "--token", "t0ken-abc", "-o", tmp_path / "a")
+        monkeypatch.setenv("LABEL_STUDIO_API_KEY", "t0ken-abc")
+        code, _out, err = cli("pull", "--project", "x", "--url", url, "-o", tmp_path / "a")
     finally:
         broken.shutdown()
     assert code == 1

@@ -79,7 +79,7 @@ def resolve_token(token: str | None = None, data_dir: str | Path | None = None, 
         token = read_token(data_dir)
     if not token:
         raise StudioError(
-            "no Label Studio API token: no --token, no LABEL_STUDIO_API_KEY and no local token file",
+            "no Label Studio API token: no --token-file, no LABEL_STUDIO_API_KEY and no local token file",
             hint="set LABEL_STUDIO_API_KEY (a personal access token), or run `annotate studio start`",
         )
     return token
