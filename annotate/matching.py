@@ -562,9 +562,14 @@ FEATURES: tuple[str, ...] = (
     "entities_shared", "entities_jaccard", "claim_entities_covered",
     "years_shared", "years_mismatch", "claim_year_after_query", "claim_names_query_year", "claim_names_query_month",
     "negation_mismatch", "log_length_ratio",
+    "emb_cos", "emb_gap", "emb_rank",
 )  # fmt: skip
 #: Bumped whenever a feature changes meaning: a re-ranker from another version is refused.
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
+#: The columns of the semantic view: NaN when the index has no embeddings.
+EMBEDDING_FEATURES = slice(FEATURES.index("emb_cos"), FEATURES.index("emb_rank") + 1)
+_TERM_FEATURES = slice(FEATURES.index("words_shared"), FEATURES.index("log_length_ratio") + 1)
+_LEXICAL = ("word", "char", "bm25")
 
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -630,12 +635,68 @@ def _with_idf(vectorizer, idf: np.ndarray):
     return vectorizer
 
 
+#: The static word vectors of the semantic view: WordLlama's (D. Miller 2024), shipped in its wheel.
+EMBEDDINGS = "wordllama"
+
+
+@functools.cache
+def _word_vectors() -> tuple[Any, np.ndarray]:
+    """WordLlama's tokenizer and token vectors (256 dimensions), read from the files its wheel ships.
+
+    wordllama 0.4 looks for the tokenizer in a folder its wheel lacks and would then download it;
+    pointing its cache at the package's own folder finds the shipped files, and
+    ``disable_download`` makes a missing file an error instead of a download.
+    """
+    try:
+        import wordllama
+    except ImportError:
+        raise InputError(
+            "the semantic view needs the wordllama package, which is not installed",
+            hint="pip install 'annotate[embeddings]', or build the index with embeddings=None",
+        ) from None
+    model = wordllama.WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    tokenizer = model.tokenizer
+    tokenizer.no_padding()
+    return tokenizer, np.asarray(model.embedding, dtype=np.float32)
+
+
+def _embed(texts: Sequence[str]) -> np.ndarray:
+    """Each text's mean token vector at unit length, as WordLlama pools (zeros for an empty text).
+
+    The mean is a sparse token-count matrix times the vectors: much faster than padded batches.
+    """
+    tokenizer, vectors = _word_vectors()
+    encode = getattr(tokenizer, "encode_batch_fast", None) or tokenizer.encode_batch  # fast: tokenizers >= 0.21
+    encoded = encode(list(texts), add_special_tokens=False) if texts else []
+    lengths = np.array([len(e.ids) for e in encoded], dtype=np.int64)
+    ids = np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in encoded]) if encoded else lengths
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    counts = sp.csr_matrix((np.ones(len(ids), np.float32), ids, indptr), shape=(len(texts), len(vectors)))
+    pooled = np.asarray(counts @ vectors, dtype=np.float32)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return np.divide(pooled, norms, out=np.zeros_like(pooled), where=norms > 0)
+
+
+def _embeddings_in_use(embeddings: str | None) -> str | None:
+    """What an index's ``embeddings`` parameter means on this machine: ``EMBEDDINGS`` or None."""
+    if embeddings not in ("auto", EMBEDDINGS, None):
+        raise InputError(f"embeddings must be 'auto', '{EMBEDDINGS}' or None, got '{embeddings}'")
+    if embeddings == "auto":
+        import importlib.util
+
+        return EMBEDDINGS if importlib.util.find_spec("wordllama") is not None else None
+    if embeddings:
+        _word_vectors()  # not installed: one line now, not at the first search
+    return embeddings
+
+
 def _rowwise_dot(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
     return np.asarray(a.multiply(b).sum(axis=1), dtype=np.float64).ravel()
 
 
 class ClaimIndex:
-    """Word TF-IDF, char TF-IDF and BM25 views of an archive, and its candidates for a sentence.
+    """Word TF-IDF, char TF-IDF, BM25 and (optionally) embedding views of an archive, and its
+    candidates for a sentence.
 
     Parameters
     ----------
@@ -647,16 +708,30 @@ class ClaimIndex:
     rebuild_growth : float
         :meth:`update` refits the vocabularies from scratch once the archive has grown by this
         share since the last fit; below it, new claims are added with the fitted vocabularies.
+    embeddings : {"auto", "wordllama", None}
+        The semantic view: cosine of mean static word vectors (:data:`EMBEDDINGS`, from the
+        ``wordllama`` wheel; nothing is downloaded). ``"auto"`` (default) uses it when
+        ``wordllama`` is installed (``pip install 'annotate[embeddings]'``); ``"wordllama"``
+        requires it; None leaves it out. It scores candidates, it does not add any.
 
     Attributes set by :meth:`build`: ``claims_`` (archive order), ``archive_hash_``, ``n_fitted_``
-    (claims at the last fit), the fitted views and their matrices.
+    (claims at the last fit), ``embeddings_`` (``"wordllama"`` or None), the fitted views and
+    their matrices.
     """
 
-    def __init__(self, n_candidates: int = 20, k1: float = 1.2, b: float = 0.75, rebuild_growth: float = 0.5) -> None:
+    def __init__(
+        self,
+        n_candidates: int = 20,
+        k1: float = 1.2,
+        b: float = 0.75,
+        rebuild_growth: float = 0.5,
+        embeddings: str | None = "auto",
+    ) -> None:
         self.n_candidates = n_candidates
         self.k1 = k1
         self.b = b
         self.rebuild_growth = rebuild_growth
+        self.embeddings = embeddings
 
     # -- building ------------------------------------------------------------------------
 
@@ -664,6 +739,8 @@ class ClaimIndex:
         """Fit the three views on ``archive`` and index every claim; returns ``self``."""
         if not len(archive):
             raise InputError("cannot index an empty archive", path=archive.source or None)
+        self.embeddings_ = _embeddings_in_use(self.embeddings)
+        self._vectors: np.ndarray | None = None
         docs = [clean_text(c.document) for c in archive.claims]
         self.word_ = _word_vectorizer()
         self.char_ = char_vectorizer()
@@ -707,6 +784,9 @@ class ClaimIndex:
         for name, m in new.items():
             m = sp.csr_matrix(m, dtype=np.float32)
             self._matrices[name] = sp.vstack([self._matrices[name], m], format="csr") if name in self._matrices else m
+        if self.embeddings_:
+            vectors = _embed(docs)
+            self._vectors = vectors if self._vectors is None else np.vstack([self._vectors, vectors])
         self.claims_.extend(claims)
 
     def update(self, archive: Archive) -> str:
@@ -772,19 +852,22 @@ class ClaimIndex:
 
     # -- searching -----------------------------------------------------------------------
 
-    def _queries(self, texts: Sequence[str]) -> dict[str, sp.csr_matrix]:
+    def _queries(self, texts: Sequence[str]) -> dict[str, Any]:
         cleaned = [clean_text(t) for t in texts]
         q_bm25 = _bm25_vectorizer(self.bm25_vocabulary_).transform(cleaned)
         q_bm25.data[:] = 1.0  # BM25 sums each query term once
-        return {
+        out = {
             "word": sp.csr_matrix(self.word_.transform(cleaned)),
             "char": sp.csr_matrix(self.char_.transform(cleaned)),
             "bm25": sp.csr_matrix(q_bm25),
         }
+        if self._vectors is not None:
+            out["emb"] = _embed(cleaned)
+        return out
 
-    def _view_scores(self, q: dict[str, sp.csr_matrix]) -> dict[str, np.ndarray]:
+    def _view_scores(self, q: dict[str, Any]) -> dict[str, np.ndarray]:
         # archive @ queries.T keeps the big matrix in its CSR layout (q @ archive.T would convert it)
-        return {v: (self._matrices[v] @ q[v].T).toarray().T.astype(np.float64) for v in ("word", "char", "bm25")}
+        return {v: (self._matrices[v] @ q[v].T).toarray().T.astype(np.float64) for v in _LEXICAL}
 
     def _candidate_batches(
         self, texts: Sequence[str], batch: int = 64
@@ -808,13 +891,17 @@ class ClaimIndex:
                 pos = np.unique(np.concatenate([t[j] for t in tops]))
                 positions.append(pos)
                 picked.append({v: s[j, pos] for v, s in scores.items()} | {"fused": fused[j, pos]})
+            if "emb" in q:  # the semantic view scores the lexical candidates only
+                for j, pos in enumerate(positions):
+                    picked[j]["emb"] = (self._vectors[pos] @ q["emb"][j]).astype(np.float64)
             yield start, positions, picked, q["word"]
 
     def candidates(self, texts: Sequence[str], *, batch: int = 64) -> Iterator[tuple[int, np.ndarray, dict[str, Any]]]:
         """For each text: ``(i, claim positions, view scores)``, the union of each view's best.
 
-        The view scores hold, for the candidates, ``word``, ``char``, ``bm25`` and the fused
-        retrieval score (the mean of the three, each divided by the text's best).
+        The view scores hold, for the candidates, ``word``, ``char``, ``bm25``, the fused
+        retrieval score (the mean of the three, each divided by the text's best) and, with
+        embeddings, ``emb`` (cosine of the mean word vectors).
         """
         for start, positions, picked, _ in self._candidate_batches(texts, batch):
             for j, (pos, s) in enumerate(zip(positions, picked, strict=True)):
@@ -865,7 +952,7 @@ def _ranks(x: np.ndarray) -> np.ndarray:
 
 
 def _retrieval_features(feats: np.ndarray, s: dict[str, np.ndarray]) -> None:
-    """Columns 0-9 of :data:`FEATURES` for one text's candidates, in place."""
+    """Columns 0-9 and the embedding columns of :data:`FEATURES` for one text's candidates, in place."""
     best = {v: s[v].max() for v in ("word", "char", "bm25")}
     feats[:, 0] = s["word"]
     feats[:, 1] = s["char"]
@@ -874,12 +961,19 @@ def _retrieval_features(feats: np.ndarray, s: dict[str, np.ndarray]) -> None:
         feats[:, 3 + j] = s[v] - best[v]
     for j, v in enumerate(("word", "char", "bm25", "fused")):
         feats[:, 6 + j] = np.log1p(_ranks(s[v]))
+    if "emb" in s:
+        emb = feats[:, EMBEDDING_FEATURES]
+        emb[:, 0] = s["emb"]
+        emb[:, 1] = s["emb"] - s["emb"].max()
+        emb[:, 2] = np.log1p(_ranks(s["emb"]))
+    else:
+        feats[:, EMBEDDING_FEATURES] = np.nan  # the trees route a missing value as they learnt to
 
 
 def _term_features(
     qt: _Terms, q_date: tuple[int, str] | None, doc: _Terms, claim: _Terms, title: _Terms
 ) -> tuple[float, ...]:
-    """Columns 12- of :data:`FEATURES` for one pair."""
+    """The term columns of :data:`FEATURES` (``words_shared`` to ``log_length_ratio``) for one pair."""
     n_shared, n_jac, _ = _overlap(qt.numbers, doc.numbers)
     e_shared, e_jac, e_cov = _overlap(qt.entities, doc.entities)
     y_shared = len(qt.years & doc.years)
@@ -923,7 +1017,9 @@ def pair_features(index: ClaimIndex, texts: Sequence[str]) -> tuple[np.ndarray, 
       Jaccard, share of the claim's found; years: shared, both name years but none in common;
       when the text is a tweet ending in its date: the claim names a later year, the tweet's
       year, the tweet's month and year;
-    - one of the two is negated and the other not; log of the claim's length over the text's.
+    - one of the two is negated and the other not; log of the claim's length over the text's;
+    - ``emb_cos``, ``emb_gap``, ``emb_rank``: the semantic view's cosine, its gap to the best
+      candidate's and log(1 + rank); NaN when the index has no embeddings.
     """
     stop = _stop_words()
     rows_q, rows_c, blocks = [], [], []
@@ -944,7 +1040,7 @@ def pair_features(index: ClaimIndex, texts: Sequence[str]) -> tuple[np.ndarray, 
             qt = _terms(clean_text(texts[i]), stop)
             q_date = _tweet_date(texts[i])
             for r, p in enumerate(pos.tolist()):
-                block[r, 12:] = _term_features(qt, q_date, *index._claim_terms(p))
+                block[r, _TERM_FEATURES] = _term_features(qt, q_date, *index._claim_terms(p))
             rows_q.append(np.full(len(pos), i))
         rows_c.append(all_pos)
         blocks.append(feats)
@@ -968,8 +1064,13 @@ def make_reranker(random_state: int = 0):
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import KFold
 
+    # small trees, many of them: chosen by 5-fold grouped CV on CheckThat!'s training tweets
     trees = HistGradientBoostingClassifier(
-        max_iter=300, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0, random_state=random_state
+        max_iter=900,
+        learning_rate=0.05,
+        max_leaf_nodes=7,
+        l2_regularization=1.0,
+        random_state=random_state,
     )
     return CalibratedClassifierCV(trees, method="sigmoid", cv=KFold(5), ensemble=False)
 
@@ -982,7 +1083,16 @@ class Reranker:
     card: dict[str, Any]
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Probability that each pair's candidate is the same claim as its sentence."""
+        """Probability that each pair's candidate is the same claim as its sentence.
+
+        A re-ranker trained with embeddings refuses pairs of an index without them: it would
+        rank without its semantic view, worse, and say nothing.
+        """
+        if self.card.get("embeddings") and len(X) and np.isnan(X[:, EMBEDDING_FEATURES]).all():
+            raise ModelError(
+                f"the re-ranker was trained with {self.card['embeddings']} embeddings and the claim index has none",
+                hint="pip install 'annotate[embeddings]' and rebuild the index (--rebuild), or retrain the re-ranker",
+            )
         return self.estimator.predict_proba(X)[:, list(self.estimator.classes_).index(True)]
 
 
@@ -1023,6 +1133,9 @@ def fit_reranker(
             path=source or None,
             hint="label more sentences with the archive claims they repeat",
         )
+    if index.embeddings_ is None:
+        # a column with no value at all breaks the trees' binning; a constant one is never split on
+        X[:, EMBEDDING_FEATURES] = 0.0
     start = time.perf_counter()
     estimator = make_reranker(random_state).fit(X, y)
     card = {
@@ -1030,6 +1143,7 @@ def fit_reranker(
         "features": list(FEATURES),
         "features_version": FEATURES_VERSION,
         "n_candidates": index.n_candidates,
+        "embeddings": index.embeddings_,
         "trained_on": source,
         "n_queries": len(texts),
         "n_pairs": int(len(y)),
@@ -1156,7 +1270,9 @@ def _index_state(index: ClaimIndex) -> dict[str, Any]:
         return "\n".join(out)
 
     return {
-        "params": {k: getattr(index, k) for k in ("n_candidates", "k1", "b", "rebuild_growth")},
+        "params": {k: getattr(index, k) for k in ("n_candidates", "k1", "b", "rebuild_growth", "embeddings")},
+        "embeddings": index.embeddings_ or "",
+        "vectors": index._vectors if index._vectors is not None else np.zeros((0, 0), dtype=np.float32),
         "word_terms": terms(index.word_.vocabulary_),
         "word_idf": np.asarray(index.word_.idf_, dtype=np.float64),
         "char_terms": terms(index.char_.vocabulary_),
@@ -1185,6 +1301,11 @@ def _index_from_state(state: dict[str, Any]) -> ClaimIndex:
     index.claims_ = [Claim(**c) for c in json.loads(state["claims"])]
     index._matrices = {k: sp.csr_matrix(v) for k, v in state["matrices"].items()}
     index.archive_hash_ = str(state["archive_hash"])
+    # an index saved before the semantic view existed has none
+    index.embeddings_ = str(state.get("embeddings") or "") or None
+    index._vectors = np.asarray(state["vectors"], dtype=np.float32) if index.embeddings_ else None
+    if index.embeddings_:
+        _word_vectors()  # the sentences need the same vectors: not installed is one line now
     return index
 
 

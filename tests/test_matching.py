@@ -570,26 +570,33 @@ def test_too_few_labelled_pairs_is_one_line(cli, tmp_path, archive_csv):
     assert not (tmp_path / "rr").exists()
 
 
+TOPICS = [
+    "the mayor of Springfield banned dogs from parks",
+    "a volcano erupted under the Atlantic ocean in 2021",
+    "chocolate milk comes from brown cows",
+    "the Eiffel Tower will be sold for scrap metal",
+    "Canada declared pizza a vegetable",
+    "scientists found water on the planet Mars",
+    "a man lived for 200 years in Peru",
+    "the senate voted to abolish daylight saving time",
+    "Apple will stop making phones in 2030",
+    "a cat was elected mayor of an Alaska town",
+    "eating carrots lets you see in the dark",
+    "the Great Wall of China is visible from space",
+]
+
+
+def hand_made(**index_params) -> tuple[ClaimIndex, list[str], list[set[str]]]:
+    """Twelve claims and twelve sentences, each a rewording of one of them."""
+    archive = Archive([Claim(f"c{i}", t.capitalize() + ".") for i, t in enumerate(TOPICS)])
+    index = ClaimIndex(n_candidates=4, **index_params).build(archive)
+    return index, [f"BREAKING: I just read that {t}!!" for t in TOPICS], [{f"c{i}"} for i in range(len(TOPICS))]
+
+
 def test_reranker_round_trip_on_hand_made_pairs(tmp_path):
-    """Twelve sentences, each a rewording of one of twelve claims: enough to train and save."""
-    topics = [
-        "the mayor of Springfield banned dogs from parks",
-        "a volcano erupted under the Atlantic ocean in 2021",
-        "chocolate milk comes from brown cows",
-        "the Eiffel Tower will be sold for scrap metal",
-        "Canada declared pizza a vegetable",
-        "scientists found water on the planet Mars",
-        "a man lived for 200 years in Peru",
-        "the senate voted to abolish daylight saving time",
-        "Apple will stop making phones in 2030",
-        "a cat was elected mayor of an Alaska town",
-        "eating carrots lets you see in the dark",
-        "the Great Wall of China is visible from space",
-    ]
-    archive = Archive([Claim(f"c{i}", t.capitalize() + ".") for i, t in enumerate(topics)])
-    index = ClaimIndex(n_candidates=4).build(archive)
-    texts = [f"BREAKING: I just read that {t}!!" for t in topics]
-    reranker = fit_reranker(index, texts, [{f"c{i}"} for i in range(len(topics))])
+    """Enough to train and save."""
+    index, texts, relevant = hand_made()
+    reranker = fit_reranker(index, texts, relevant)
     save_reranker(reranker, tmp_path / "rr")
     again = load_reranker(tmp_path / "rr")
     a = match_records(index, texts[:3], k=2, reranker=reranker)
@@ -606,3 +613,103 @@ def test_bench_clef2020_bad_folders_are_one_line(cli, tmp_path):
     )
     code, _, err = cli("bench", "clef2020-t2", "--train", tmp_path, "--folds", "5")
     assert code == 2 and "clef2020-t2 has no --folds" in one_line(err)
+
+
+# --- the semantic view (static word vectors) ------------------------------------------------
+
+
+class _Encoding:
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+
+
+class _WordTokenizer:
+    """A stand-in for WordLlama's tokenizer: one id per lowercased word, from a fixed hash."""
+
+    def encode_batch_fast(self, texts: list[str], add_special_tokens: bool = False) -> list[_Encoding]:
+        import zlib
+
+        return [_Encoding([zlib.crc32(w.encode()) % 97 for w in t.lower().split()]) for t in texts]
+
+
+@pytest.fixture
+def fake_vectors(monkeypatch):
+    """Stand-in word vectors, so that the view is tested without the wordllama wheel."""
+    import annotate.matching as matching
+
+    vectors = np.random.default_rng(0).normal(size=(97, 8)).astype(np.float32)
+    monkeypatch.setattr(matching, "_word_vectors", lambda: (_WordTokenizer(), vectors))
+    return vectors
+
+
+def test_embedding_view_scores_the_candidates_and_is_saved(tmp_path, archive_csv, fake_vectors):
+    from annotate.matching import EMBEDDING_FEATURES, FEATURES
+
+    index = ClaimIndex(embeddings="wordllama").build(load_archive(archive_csv))
+    assert index.embeddings_ == "wordllama"
+    texts = ["Biden mansion Delaware", "shark on a Houston highway", ""]
+    q, c, X = pair_features(index, texts)
+    emb = X[:, EMBEDDING_FEATURES]
+    assert np.isfinite(emb).all() and (np.abs(emb[:, 0]) <= 1 + 1e-6).all()
+    # the same text as a claim's document: cosine 1, the best candidate of its view
+    doc = clean_text(CLAIMS[4].document)
+    q, c, X = pair_features(index, [doc])
+    row = dict(zip(FEATURES, X[c == 4][0], strict=True))
+    assert row["emb_cos"] == pytest.approx(1.0) and row["emb_gap"] == 0 and row["emb_rank"] == pytest.approx(np.log(2))
+    save_index(index, tmp_path / "idx")
+    again = load_index(tmp_path / "idx")
+    assert again.embeddings_ == "wordllama"
+    for a, b in zip(pair_features(index, texts), pair_features(again, texts), strict=True):
+        np.testing.assert_allclose(a, b)
+    # grown archive: the new claims get vectors too
+    grown = Archive([*load_archive(archive_csv).claims, Claim("c6", "Sharks swim in Houston streets.")])
+    assert again.update(grown) == "added 1" and again._vectors.shape == (6, 8)
+
+
+def test_without_embeddings_the_columns_are_missing(archive_csv):
+    from annotate.matching import EMBEDDING_FEATURES
+
+    index = ClaimIndex(embeddings=None).build(load_archive(archive_csv))
+    _, _, X = pair_features(index, ["Biden mansion Delaware"])
+    assert index.embeddings_ is None and np.isnan(X[:, EMBEDDING_FEATURES]).all()
+    with pytest.raises(InputError, match="embeddings must be 'auto', 'wordllama' or None, got 'glove'"):
+        ClaimIndex(embeddings="glove").build(load_archive(archive_csv))
+
+
+def test_reranker_with_embeddings_refuses_an_index_without(fake_vectors):
+    index, texts, relevant = hand_made(embeddings="wordllama")
+    reranker = fit_reranker(index, texts, relevant)
+    assert reranker.card["embeddings"] == "wordllama"
+    assert [found[0]["claim_id"] for found in match_records(index, texts[:3], k=2, reranker=reranker)] == [
+        "c0",
+        "c1",
+        "c2",
+    ]
+    lexical, _, _ = hand_made(embeddings=None)
+    with pytest.raises(ModelError, match="trained with wordllama embeddings and the claim index has none"):
+        match_records(lexical, texts[:3], k=2, reranker=reranker)
+
+
+def test_embeddings_without_wordllama_is_one_line(monkeypatch, archive_csv):
+    import sys
+
+    import annotate.matching as matching
+
+    matching._word_vectors.cache_clear()
+    monkeypatch.setitem(sys.modules, "wordllama", None)  # importing it raises ImportError
+    try:
+        with pytest.raises(InputError, match="needs the wordllama package, which is not installed") as err:
+            ClaimIndex(embeddings="wordllama").build(load_archive(archive_csv))
+        assert "pip install 'annotate[embeddings]'" in err.value.hint
+    finally:
+        matching._word_vectors.cache_clear()
+
+
+def test_wordllama_vectors_come_from_its_wheel():
+    """The real vectors (when the `embeddings` extra is installed): read offline, and meaningful."""
+    pytest.importorskip("wordllama")
+    from annotate.matching import _embed
+
+    a, b, c = _embed(["Joe Biden owns the largest mansion", "Biden has the biggest house", "the moon landing"])
+    assert a.shape == (256,) and np.linalg.norm(a) == pytest.approx(1, abs=1e-5)
+    assert a @ b > a @ c + 0.3

@@ -106,7 +106,8 @@ def run_clef2020_t2(
     (MAP@5), ``map@1`` ... ``map@10``, ``mrr``, ``recall@1/5/10``, ``retrieval_map@5`` (the fused
     first stage alone), ``baseline_word_tfidf`` / ``baseline_char_tfidf`` (MAP@5 of the task
     notes' baselines on the same test tweets), ``top1_mean_probability`` and ``top1_precision``
-    (is the probability of the best match calibrated?), sizes and timings. ``fast`` trains on
+    (is the probability of the best match calibrated?), ``embeddings`` (the index's semantic view:
+    ``"wordllama"`` when that package is installed, else None), sizes and timings. ``fast`` trains on
     200 training tweets (a smoke run; not comparable with published figures).
     """
     train = Path(train)
@@ -159,7 +160,9 @@ def run_clef2020_t2(
         "candidate_recall_train": reranker.card["candidate_recall"],
         "evaluation": f"{split} {test_dir} (re-ranker trained on {train / 'train'} only)"
         + ("" if test is not None else "; not the official test split"),
-        "model": "annotate.matching: word/char TF-IDF + BM25 candidates, calibrated gradient-boosting re-ranker",
+        "model": "annotate.matching: word/char TF-IDF + BM25 candidates, calibrated gradient-boosting re-ranker"
+        + (f", {index.embeddings_} embedding view" if index.embeddings_ else ", no embedding view"),
+        "embeddings": index.embeddings_,
         "fast": fast,
         "subsampled": fast and len(tr_ids) < len(tr_qrels),
         "n_claims": len(archive),
