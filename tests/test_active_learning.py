@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from script_modules import script_module
 
 from annotate.acceptance import acceptance, threshold_for_precision
 from annotate.active import STRATEGIES, mean_similarity, rare_class, select
@@ -199,12 +198,8 @@ def test_acceptance_counts():
 
 @pytest.fixture(scope="module")
 def study():
-    spec = importlib.util.spec_from_file_location("al_study", ROOT / "benchmarks" / "active_learning.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["al_study"] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules["al_study"]
+    with script_module("benchmarks/active_learning.py", "al_study") as module:
+        yield module
 
 
 def test_labels_to_reach_is_the_first_budget_at_or_above_the_goal(study):

@@ -9,23 +9,20 @@ print. The statistics are tested without a server.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from script_modules import script_module
+
+from tests.conftest import needs_shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def sim():
-    spec = importlib.util.spec_from_file_location("live_queue_sim", ROOT / "benchmarks" / "live_queue.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["live_queue_sim"] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules["live_queue_sim"]
+    with script_module("benchmarks/live_queue.py", "live_queue_sim") as module:
+        yield module
 
 
 def test_labels_to_reach_and_the_summary(sim):
@@ -40,8 +37,7 @@ def test_labels_to_reach_and_the_summary(sim):
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not (ROOT.parent / "shared" / "data" / "clef2019_checkthat_task1").is_dir(),
-                    reason="needs ../shared/data/clef2019_checkthat_task1")  # fmt: skip
+@needs_shared_data(ROOT.parent / "shared" / "data" / "clef2019_checkthat_task1")  # skips locally, fails in CI
 def test_the_simulation_runs_both_arms_against_the_real_server(studio, sim, capsys):
     budget, every = 40, 20
     lines: list[str] = []
