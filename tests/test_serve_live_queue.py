@@ -123,6 +123,22 @@ def test_a_failed_reorder_is_reported_and_the_new_model_serves(backend_for):
     assert backend.health()["queues"] == {}
 
 
+def test_no_label_studio_configured_skips_the_reorder_without_an_error(tmp_path, trained, schema, monkeypatch):
+    # `annotate serve` with no --url and no /setup yet: the retrain learns without Label Studio,
+    # and the re-order has nowhere to go; that is a state to show, not a failure (CI caught it)
+    from annotate.studio.client import connect
+
+    shutil.copytree(trained[0], tmp_path / "models" / "demo")
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    monkeypatch.setattr(training_set, "studio_labels", lambda *a, **k: ([], {}, []))
+    backend = Backend(tmp_path / "models", schema=schema, retrain_every=0, projects={7}, labels=trained[1],
+                      studio=lambda: connect(None, None, data_dir=tmp_path / "no-server"), queue_size=3)  # fmt: skip
+    version = backend.retrain()
+    health = backend.health()
+    assert health["last_error"] is None and health["model_version"] == version
+    assert "no Label Studio URL" in health["queues"]["7"]["skipped"]
+
+
 def test_queue_size_zero_leaves_the_queue_alone(backend_for):
     make, calls = backend_for
     backend = make(queue_size=0)

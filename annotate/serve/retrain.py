@@ -225,7 +225,10 @@ class Retrainer:
 
         The projects are those a retrain learns from (:meth:`StudioSources.known_projects`), each
         reached as the retrain reaches it. A project that fails is named in ``last_error`` and
-        the others are still re-ordered; the model serves either way.
+        the others are still re-ordered; the model serves either way. A project no Label Studio
+        connection reaches (no URL configured, the server down) is skipped and says why in its
+        entry of ``queues``, as the training set notes it: that is the same state the retrain has
+        just learned without, not a failure of the re-order.
         """
         if self.queue_size <= 0 or slot.model is None:
             return
@@ -235,8 +238,13 @@ class Retrainer:
         for pid in sorted(self.sources.known_projects(self.label_log)):
             try:
                 studio = self.sources.connect(pid)
-                if studio is None:
-                    continue
+            except AnnotateError as err:
+                with self._lock:
+                    self.queues[str(pid)] = {"model_version": slot.version, "skipped": str(err), "at": utc_now()}
+                continue
+            if studio is None:
+                continue
+            try:
                 summary = reorder_queue(studio, pid, slot.model, self.schema, size=self.queue_size)
             except Exception as err:  # a bug or an unreachable server: the new model still serves
                 failed.append(f"project {pid}: {type(err).__name__}: {err}")
