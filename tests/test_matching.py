@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -707,7 +708,13 @@ def test_embeddings_without_wordllama_is_one_line(monkeypatch, archive_csv):
 
 def test_wordllama_vectors_come_from_its_wheel():
     """The real vectors (when the `embeddings` extra is installed): read offline, and meaningful."""
-    pytest.importorskip("wordllama")
+    import importlib.util
+
+    if importlib.util.find_spec("wordllama") is None:
+        # the test extra installs it: in CI a missing package fails, on a developer's venv it skips
+        if os.environ.get("ANNOTATE_REQUIRE_ALL_LAYERS"):
+            pytest.fail("wordllama is not installed: CI installs the 'test' extra, which includes it")
+        pytest.skip("wordllama is not installed (pip install 'annotate[embeddings]')")
     from annotate.matching import _embed
 
     a, b, c = _embed(["Joe Biden owns the largest mansion", "Biden has the biggest house", "the moon landing"])
