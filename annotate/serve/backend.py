@@ -83,6 +83,7 @@ class Backend:
         if queue_size < 0:
             raise InputError(f"--queue-size must be 0 or more; got {queue_size}", hint="0 leaves the queue alone")
         self.min_score = parse_min_score(min_score)
+        self._auto_gate: tuple[str, Any] | None = None  # (model_version, its per-label gate)
         self.registry = ModelRegistry(models_dir)
         self.projects = set(projects) if projects else None
         labels = Path(labels) if labels else None
@@ -203,8 +204,18 @@ class Backend:
         # inputs are built here and never hold NaN: skip sklearn's per-call checks (~10% of a small call)
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             recs = predict(slot.model, records, schema)
-        gate = gate_from_card(slot.model.card) if self.min_score == "auto" else self.min_score
-        return {"results": protocol.task_results(recs, has_target, slot.version, gate)}
+        return {"results": protocol.task_results(recs, has_target, slot.version, self._gate(slot))}
+
+    def _gate(self, slot: ModelSlot) -> Any:
+        """The pre-fill gate for ``slot``'s model: ``min_score``, or with "auto" its card's thresholds,
+        built once per version rather than on every /predict (a hot path)."""
+        if self.min_score != "auto":
+            return self.min_score
+        cached = self._auto_gate  # one read: a swap replaces the tuple whole
+        if cached is None or cached[0] != slot.version:
+            cached = (slot.version, gate_from_card(slot.model.card))
+            self._auto_gate = cached
+        return cached[1]
 
     # --- learning -----------------------------------------------------------------------------
 
